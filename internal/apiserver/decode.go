@@ -1,0 +1,171 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// maxBodyBytes is the largest request body accepted (as upstream: 3 MiB).
+const maxBodyBytes = 3 * 1024 * 1024
+
+// readBody reads a request body, refusing bodies over maxBodyBytes with 413.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, apierrors.NewBadRequest("request body is required")
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("read request body: %v", err))
+	}
+	if len(data) > maxBodyBytes {
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", maxBodyBytes))
+	}
+	return data, nil
+}
+
+// fieldValidation is the fieldValidation query parameter.
+type fieldValidation string
+
+const (
+	validateIgnore fieldValidation = "Ignore"
+	validateWarn   fieldValidation = "Warn"
+	validateStrict fieldValidation = "Strict"
+)
+
+func parseFieldValidation(r *http.Request) (fieldValidation, error) {
+	switch v := r.URL.Query().Get("fieldValidation"); v {
+	case "":
+		return validateWarn, nil
+	case string(validateIgnore), string(validateWarn), string(validateStrict):
+		return fieldValidation(v), nil
+	default:
+		return "", apierrors.NewBadRequest(fmt.Sprintf("fieldValidation parameter unsupported: %v", v))
+	}
+}
+
+// bodyToJSON converts a JSON or YAML body to JSON according to Content-Type.
+func bodyToJSON(r *http.Request, data []byte) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	mt := mediaJSON
+	if ct != "" {
+		var err error
+		if mt, _, err = mime.ParseMediaType(ct); err != nil {
+			return nil, unsupportedMediaType(ct)
+		}
+	}
+	switch mt {
+	case mediaJSON:
+		return data, nil
+	case mediaYAML, "application/x-yaml", "text/yaml":
+		j, err := yaml.YAMLToJSON(data)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("error converting YAML to JSON: %v", err))
+		}
+		return j, nil
+	}
+	return nil, unsupportedMediaType(ct)
+}
+
+func unsupportedMediaType(ct string) error {
+	return newUnsupportedMediaType(fmt.Sprintf("the body of the request was in an unknown format (%s) - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf", ct))
+}
+
+// newUnsupportedMediaType is a 415 Status.
+func newUnsupportedMediaType(msg string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType,
+		Reason: metav1.StatusReasonUnsupportedMediaType, Message: msg,
+	}}
+}
+
+// decodeObject decodes a JSON, YAML or protobuf body into a new object of
+// the resource's kind, honouring fieldValidation. It returns the warnings
+// for unknown or duplicate fields under Warn.
+func (s *Server) decodeObject(r *http.Request, h *resourceHandler, data []byte) (runtime.Object, []string, error) {
+	fv, err := parseFieldValidation(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := h.res.GroupVersionKind()
+	obj := h.res.New()
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == mediaProtobuf {
+		if _, _, err := s.ser.protobuf.Decode(data, &want, obj); err != nil {
+			return nil, nil, apierrors.NewBadRequest(err.Error())
+		}
+		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		return obj, nil, nil
+	}
+	js, err := bodyToJSON(r, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnings, err := s.decodeJSON(js, want, obj, fv)
+	return obj, warnings, err
+}
+
+// decodeJSON decodes js into obj, checking apiVersion and kind.
+func (s *Server) decodeJSON(js []byte, want schema.GroupVersionKind, obj runtime.Object, fv fieldValidation) ([]string, error) {
+	var tm metav1.TypeMeta
+	if err := json.Unmarshal(js, &tm); err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("couldn't get version/kind; json parse error: %v", err))
+	}
+	if tm.APIVersion != "" && tm.APIVersion != want.GroupVersion().String() {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", tm.APIVersion, want.GroupVersion().String()))
+	}
+	if tm.Kind != "" && tm.Kind != want.Kind {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", tm.Kind, want.Kind))
+	}
+	dec := s.ser.json
+	if fv != validateIgnore {
+		dec = s.ser.jsonStrict
+	}
+	_, _, err := dec.Decode(js, &want, obj)
+	var warnings []string
+	if err != nil && runtime.IsStrictDecodingError(err) {
+		if fv == validateStrict {
+			return nil, cannotBeHandled(want, err)
+		}
+		if sde, ok := runtime.AsStrictDecodingError(err); ok {
+			for _, e := range sde.Errors() {
+				warnings = append(warnings, e.Error())
+			}
+		}
+		_, _, err = s.ser.json.Decode(js, &want, obj)
+	}
+	if err != nil {
+		return nil, cannotBeHandled(want, err)
+	}
+	obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+	return warnings, nil
+}
+
+func cannotBeHandled(gvk schema.GroupVersionKind, err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "json: ")
+	return apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %s", gvk.Kind, gvk.Version, gvk.Kind, msg))
+}
+
+// decodeOptions decodes a small request object (options, Binding, Scale)
+// in any supported body format, ignoring unknown fields.
+func (s *Server) decodeOptions(r *http.Request, data []byte, gvk schema.GroupVersionKind, into runtime.Object) error {
+	if contentTypeOf(r) == mediaProtobuf {
+		_, _, err := s.ser.protobuf.Decode(data, &gvk, into)
+		return err
+	}
+	js, err := bodyToJSON(r, data)
+	if err != nil {
+		return err
+	}
+	_, _, err = s.ser.json.Decode(js, &gvk, into)
+	return err
+}

@@ -1,0 +1,244 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiffhq/skiff/internal/storage"
+)
+
+// UpdateFunc computes the new object from the current one (nil when the
+// object does not exist and the resource allows create-on-update). It gets a
+// private copy it may modify and return.
+type UpdateFunc func(current runtime.Object) (runtime.Object, error)
+
+// UpdateOptions tune Update.
+type UpdateOptions struct {
+	DryRun bool
+	// Subresource is "" for the object itself or "status".
+	Subresource string
+	// Admit runs after defaulting and before validation; it may change obj.
+	Admit func(ctx context.Context, obj, old runtime.Object) error
+}
+
+// maxUpdateAttempts bounds retries of unconditional updates racing writers.
+const maxUpdateAttempts = 16
+
+// Update reads the object, applies tryUpdate and writes the result with a
+// compare-and-swap. Updates whose result carries no resourceVersion retry on
+// conflicts; ones that carry a stale resourceVersion fail with 409.
+// It reports whether the object was created.
+func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFunc, opts UpdateOptions) (runtime.Object, bool, error) {
+	key := s.Key(ns, name)
+	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+		kv, err := s.storage.Get(ctx, key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return s.createOnUpdate(ctx, ns, name, tryUpdate, opts)
+		}
+		if err != nil {
+			return nil, false, s.storageError(err, name)
+		}
+		cur, err := s.decodeKV(kv.Value, kv.Revision)
+		if err != nil {
+			return nil, false, err
+		}
+		obj, err := tryUpdate(cur.DeepCopyObject())
+		if err != nil {
+			return nil, false, err
+		}
+		unconditional, err := s.prepareUpdate(ctx, obj, cur, ns, name, opts)
+		if err != nil {
+			return nil, false, err
+		}
+		if s.readyToRemove(obj) {
+			out, err := s.removeFinalized(ctx, key, obj, kv.Revision, opts.DryRun)
+			if errors.Is(err, storage.ErrConflict) && unconditional {
+				continue
+			}
+			return out, false, err
+		}
+		if objectsEqual(obj, cur) || opts.DryRun {
+			setRV(obj, kv.Revision)
+			return obj, false, nil
+		}
+		data, err := s.encode(obj)
+		if err != nil {
+			return nil, false, err
+		}
+		rev, err := s.storage.Update(ctx, key, data, kv.Revision)
+		if errors.Is(err, storage.ErrConflict) && unconditional {
+			continue
+		}
+		if err != nil {
+			return nil, false, s.storageError(err, name)
+		}
+		setRV(obj, rev)
+		return obj, false, nil
+	}
+	return nil, false, apierrors.NewConflict(s.Resource.GroupResource(), name,
+		errors.New("too many concurrent writers; please try again"))
+}
+
+func (s *Store) createOnUpdate(ctx context.Context, ns, name string, tryUpdate UpdateFunc, opts UpdateOptions) (runtime.Object, bool, error) {
+	if !s.Resource.AllowCreateOnUpdate || opts.Subresource != "" {
+		return nil, false, apierrors.NewNotFound(s.Resource.GroupResource(), name)
+	}
+	obj, err := tryUpdate(nil)
+	if err != nil {
+		return nil, false, err
+	}
+	m, err := metaOf(obj)
+	if err != nil {
+		return nil, false, err
+	}
+	if m.GetName() != name {
+		return nil, false, nameMismatch(m.GetName(), name)
+	}
+	m.SetResourceVersion("")
+	co := CreateOptions{DryRun: opts.DryRun}
+	if opts.Admit != nil {
+		co.Admit = func(ctx context.Context, o runtime.Object) error { return opts.Admit(ctx, o, nil) }
+	}
+	out, err := s.Create(ctx, ns, obj, co)
+	return out, err == nil, err
+}
+
+func nameMismatch(objName, urlName string) error {
+	return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", objName, urlName))
+}
+
+// prepareUpdate enforces metadata rules, the status split, defaults,
+// generation and validation on obj against cur. It reports whether the
+// update was unconditional (no resourceVersion given).
+func (s *Store) prepareUpdate(ctx context.Context, obj, cur runtime.Object, ns, name string, opts UpdateOptions) (bool, error) {
+	m, err := metaOf(obj)
+	if err != nil {
+		return false, err
+	}
+	old, _ := metaOf(cur)
+	if m.GetName() != name {
+		return false, nameMismatch(m.GetName(), name)
+	}
+	if err := s.fixNamespace(m, ns); err != nil {
+		return false, err
+	}
+	rv := m.GetResourceVersion()
+	if rv != "" && rv != old.GetResourceVersion() {
+		return false, conflictError(s.Resource.GroupResource(), name)
+	}
+	if uid := m.GetUID(); uid != "" && uid != old.GetUID() {
+		return false, apierrors.NewConflict(s.Resource.GroupResource(), name,
+			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", uid, old.GetUID()))
+	}
+	// Server-owned metadata always comes from the stored object.
+	m.SetUID(old.GetUID())
+	m.SetCreationTimestamp(old.GetCreationTimestamp())
+	m.SetDeletionTimestamp(old.GetDeletionTimestamp())
+	m.SetDeletionGracePeriodSeconds(old.GetDeletionGracePeriodSeconds())
+	m.SetGeneration(old.GetGeneration())
+	m.SetSelfLink("")
+	m.SetResourceVersion(old.GetResourceVersion())
+	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) > len(old.GetFinalizers()) && !subsetOf(m.GetFinalizers(), old.GetFinalizers()) {
+		errs := field.ErrorList{field.Forbidden(field.NewPath("metadata", "finalizers"),
+			"no new finalizers can be added if the object is being deleted")}
+		return false, apierrors.NewInvalid(s.Resource.GroupKind(), name, errs)
+	}
+	switch opts.Subresource {
+	case "status":
+		copySpec(obj, cur)
+		m.SetLabels(old.GetLabels())
+		m.SetAnnotations(old.GetAnnotations())
+		m.SetFinalizers(old.GetFinalizers())
+		m.SetOwnerReferences(old.GetOwnerReferences())
+	case "":
+		if s.Resource.HasStatus {
+			copyStatus(obj, cur)
+		}
+	}
+	if h := s.Resource.hooks.prepareForUpdate; h != nil && opts.Subresource == "" {
+		h(obj, cur)
+	}
+	if h := s.Resource.hooks.defaults; h != nil {
+		h(obj)
+	}
+	if s.Resource.TracksGeneration && !specEqual(obj, cur) {
+		m.SetGeneration(old.GetGeneration() + 1)
+	}
+	if opts.Admit != nil {
+		if err := opts.Admit(ctx, obj, cur); err != nil {
+			return false, err
+		}
+	}
+	if errs := s.validateUpdate(obj, cur, opts.Subresource); len(errs) > 0 {
+		return false, apierrors.NewInvalid(s.Resource.GroupKind(), name, errs)
+	}
+	return rv == "", nil
+}
+
+func subsetOf(a, b []string) bool {
+	for _, x := range a {
+		if !contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) validateCreate(obj runtime.Object) field.ErrorList {
+	if h := s.Resource.hooks.validate; h != nil {
+		return h(obj)
+	}
+	m, _ := metaOf(obj)
+	return apivalidation.ValidateObjectMetaAccessor(m, s.Resource.Namespaced, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+}
+
+func (s *Store) validateUpdate(obj, old runtime.Object, subresource string) field.ErrorList {
+	var h func(obj, old runtime.Object) field.ErrorList
+	switch subresource {
+	case "":
+		h = s.Resource.hooks.validateUpdate
+	case "status":
+		h = s.Resource.hooks.validateStatusUpdate
+	}
+	if h != nil {
+		return h(obj, old)
+	}
+	m, _ := metaOf(obj)
+	om, _ := metaOf(old)
+	return apivalidation.ValidateObjectMetaAccessorUpdate(m, om, field.NewPath("metadata"))
+}
+
+// readyToRemove reports whether a deleted object has nothing left holding it.
+func (s *Store) readyToRemove(obj runtime.Object) bool {
+	m, _ := metaOf(obj)
+	if m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
+		return false
+	}
+	if g := m.GetDeletionGracePeriodSeconds(); g != nil && *g > 0 {
+		return false
+	}
+	if h := s.Resource.hooks.holdsDeletion; h != nil && h(obj) {
+		return false
+	}
+	return true
+}
+
+// removeFinalized deletes an object whose last finalizer went away.
+func (s *Store) removeFinalized(ctx context.Context, key string, obj runtime.Object, rev int64, dryRun bool) (runtime.Object, error) {
+	if dryRun {
+		return obj, nil
+	}
+	kv, err := s.storage.Delete(ctx, key, rev)
+	if err != nil {
+		return nil, err
+	}
+	s.afterDelete(ctx, obj)
+	setRV(obj, kv.Revision)
+	return obj, nil
+}

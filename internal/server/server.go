@@ -1,0 +1,234 @@
+// Package server runs `skiff server`: storage, certificates, the API server
+// and (in later parts) the scheduler, controllers and an in-process agent,
+// started in order in Run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/skiffhq/skiff/internal/apiserver"
+	"github.com/skiffhq/skiff/internal/apiserver/admission"
+	"github.com/skiffhq/skiff/internal/apiserver/admission/namespacelifecycle"
+	"github.com/skiffhq/skiff/internal/apiserver/registry"
+	"github.com/skiffhq/skiff/internal/apiserver/registry/core"
+	"github.com/skiffhq/skiff/internal/auth"
+	"github.com/skiffhq/skiff/internal/storage"
+	"github.com/skiffhq/skiff/internal/storage/cacher"
+	"github.com/skiffhq/skiff/internal/storage/etcd"
+	"github.com/skiffhq/skiff/internal/version"
+)
+
+// Options are the `skiff server` flags.
+type Options struct {
+	DataDir         string
+	BindAddress     string
+	HTTPSPort       int
+	TLSSANs         []string
+	WriteKubeconfig string
+	DisableAgent    bool
+
+	EtcdEndpoints          []string
+	EtcdCertFile           string
+	EtcdKeyFile            string
+	EtcdCAFile             string
+	EtcdCompactionInterval time.Duration
+
+	ServiceCIDR   string
+	NodePortRange string
+
+	// Ready, when set, is closed once the server answers /readyz.
+	Ready chan<- *Running
+}
+
+// Running describes a started server, for tests and callers.
+type Running struct {
+	URL            string
+	KubeconfigPath string
+	Kubeconfig     []byte
+	API            *apiserver.Server
+}
+
+// DefaultOptions are the defaults of the flags.
+func DefaultOptions() Options {
+	return Options{
+		DataDir: ".skiff", BindAddress: "0.0.0.0", HTTPSPort: 6443,
+		EtcdCompactionInterval: 5 * time.Minute,
+		ServiceCIDR:            "10.96.0.0/16", NodePortRange: "30000-32767",
+	}
+}
+
+// Run starts the server and blocks until ctx ends or a component fails.
+func Run(ctx context.Context, o Options) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	metricsReg := prometheus.NewRegistry()
+	metricsReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// 1. Storage: embedded etcd unless external endpoints are given.
+	client, closeStore, err := openEtcd(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	etcdMetrics, err := etcd.NewMetrics(metricsReg)
+	if err != nil {
+		return err
+	}
+	backend := etcd.New(client, etcd.WithMetrics(etcdMetrics))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	runComponent(ctx, cancel, &wg, "etcd compactor", etcd.NewCompactor(client, o.EtcdCompactionInterval, slog.Default()).Start)
+
+	// 2. Certificates and the listener (port 0 picks a free one).
+	certs, err := ensureCerts(o)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(o.BindAddress, strconv.Itoa(o.HTTPSPort)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	// 3. The API server with a watch cache per resource.
+	api, caches, err := newAPIServer(o, backend, metricsReg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	for _, c := range caches {
+		runComponent(ctx, cancel, &wg, "watch cache", c.Start)
+	}
+	httpServer := &http.Server{Handler: api, TLSConfig: certs.tls, ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: slogErrorLog()}
+	runComponent(ctx, cancel, &wg, "https server", func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer done()
+			_ = httpServer.Shutdown(shutdownCtx)
+		}()
+		if err := httpServer.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+
+	// 4. Wait for the caches, then bootstrap the objects every cluster has.
+	for _, c := range caches {
+		select {
+		case <-c.Ready():
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	if err := bootstrap(ctx, api, o, port); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	api.SetReady(true)
+
+	// 5. Kubeconfig for the admin.
+	url := fmt.Sprintf("https://127.0.0.1:%d", port)
+	kc, kcPath, err := writeAdminKubeconfig(o, certs, url)
+	if err != nil {
+		return err
+	}
+	slog.Info("skiff server ready", "url", url, "kubeconfig", kcPath, "version", version.Get().GitVersion)
+	if o.Ready != nil {
+		o.Ready <- &Running{URL: url, KubeconfigPath: kcPath, Kubeconfig: kc, API: api}
+	}
+	<-ctx.Done()
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// runComponent runs start in a goroutine; a failure stops the server.
+func runComponent(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, name string, start func(context.Context) error) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := start(ctx); err != nil && ctx.Err() == nil {
+			cancel(fmt.Errorf("%s: %w", name, err))
+		}
+	}()
+}
+
+func openEtcd(ctx context.Context, o Options) (*clientv3.Client, func(), error) {
+	if len(o.EtcdEndpoints) > 0 {
+		c, err := etcd.NewClient(o.EtcdEndpoints, o.EtcdCertFile, o.EtcdKeyFile, o.EtcdCAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to etcd: %w", err)
+		}
+		return c, func() { c.Close() }, nil
+	}
+	e, err := etcd.StartEmbedded(ctx, filepath.Join(o.DataDir, "db"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("start embedded etcd: %w", err)
+	}
+	return e.Client(), func() { e.Close() }, nil
+}
+
+func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry) (*apiserver.Server, []*cacher.Cacher, error) {
+	cidr, err := netip.ParsePrefix(o.ServiceCIDR)
+	if err != nil || !cidr.Addr().Is4() {
+		return nil, nil, fmt.Errorf("--service-cidr %q: must be an IPv4 CIDR", o.ServiceCIDR)
+	}
+	lo, hi, err := parsePortRange(o.NodePortRange)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps := core.Deps{
+		ServiceIPs: registry.NewIPAllocator(backend, "serviceips", cidr),
+		NodePorts:  registry.NewPortAllocator(backend, "servicenodeports", lo, hi),
+	}
+	var caches []*cacher.Cacher
+	var api *apiserver.Server
+	nsLifecycle := &namespacelifecycle.Plugin{Immortal: []string{"default", "kube-system", "kube-public"}}
+	api, err = apiserver.New(apiserver.Config{
+		Storage: backend,
+		Cache: func(prefix string) storage.Interface {
+			c := cacher.New(backend, prefix)
+			caches = append(caches, c)
+			return c
+		},
+		Resources:     apiserver.BuiltinResources(deps),
+		Scheme:        apiserver.NewScheme(),
+		Authenticator: auth.Union{auth.ClientCertAuthenticator{}},
+		Admission:     admission.Chain{nsLifecycle},
+		Metrics:       reg,
+		Version:       version.Get(),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	nsLifecycle.Get = namespaceGetter(api)
+	return api, caches, nil
+}
+
+func parsePortRange(s string) (int, int, error) {
+	var lo, hi int
+	if _, err := fmt.Sscanf(s, "%d-%d", &lo, &hi); err != nil || lo <= 0 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("--service-node-port-range %q: want LOW-HIGH", s)
+	}
+	return lo, hi, nil
+}
