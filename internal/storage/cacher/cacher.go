@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffhq/skiff/internal/storage"
@@ -22,7 +23,8 @@ var ErrWatcherTooSlow = fmt.Errorf("cacher: watcher fell behind: %w", storage.Er
 var errRelisted = fmt.Errorf("cacher: watch cache relisted: %w", storage.ErrCompacted)
 
 // progressRequester is implemented by backends that can be asked to send a
-// Bookmark to their synced watches right away (the etcd Store does).
+// Bookmark to their synced watches right away (the etcd Store does). It
+// fails with storage.ErrProgressUnsupported when the backend cannot.
 type progressRequester interface {
 	RequestProgress(ctx context.Context) error
 }
@@ -38,7 +40,10 @@ type Cacher struct {
 	// progressReq asks progressLoop for one backend progress request; its
 	// capacity of 1 coalesces bursts.
 	progressReq chan struct{}
-	startOnce   sync.Once
+	// progressOK is false when the backend cannot send progress on request:
+	// consistent lists then read the backend instead of waiting.
+	progressOK atomic.Bool
+	startOnce  sync.Once
 
 	// mu guards the fields below. Nothing else is locked while mu is held:
 	// sends to watcher buffers never block.
@@ -108,7 +113,7 @@ func New(backend storage.Interface, prefix string, opts ...Option) *Cacher {
 	}
 	o.ringSize = max(o.ringSize, 1)
 	o.watcherBuffer = max(o.watcherBuffer, 1)
-	return &Cacher{
+	c := &Cacher{
 		backend:     backend,
 		prefix:      prefix,
 		opts:        o,
@@ -119,6 +124,9 @@ func New(backend storage.Interface, prefix string, opts ...Option) *Cacher {
 		ring:        newEventRing(o.ringSize),
 		watchers:    map[int64]*cacheWatcher{},
 	}
+	_, ok := backend.(progressRequester)
+	c.progressOK.Store(ok)
+	return c
 }
 
 // Ready is closed once the cache holds a complete list of its prefix.
@@ -164,6 +172,11 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 		if err != nil {
 			return storage.ListResult{}, fmt.Errorf("list %s: %w", prefix, err)
 		}
+		if !c.progressOK.Load() && !c.reached(rev) {
+			// Without progress requests the cache may not learn that it is
+			// current until the next write to its prefix.
+			return c.backend.List(ctx, prefix, opts)
+		}
 		want = rev
 	case storage.MatchNotOlderThan:
 		want = opts.Revision
@@ -189,6 +202,18 @@ func (c *Cacher) snapshot(prefix string) storage.ListResult {
 	c.mu.RUnlock()
 	sort.Slice(res.Items, func(i, j int) bool { return res.Items[i].Key < res.Items[j].Key })
 	return res
+}
+
+// reached reports whether the cache is ready and at rev or later.
+func (c *Cacher) reached(rev int64) bool {
+	select {
+	case <-c.ready:
+	default:
+		return false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return !c.stopped && c.rev >= rev
 }
 
 // waitForRevision waits, at most the catch-up timeout, until the cache is

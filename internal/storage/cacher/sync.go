@@ -202,7 +202,13 @@ func (c *Cacher) progressLoop(ctx context.Context) {
 			return
 		case <-c.progressReq:
 		}
-		if err := requester.RequestProgress(ctx); err != nil && ctx.Err() == nil {
+		err := requester.RequestProgress(ctx)
+		switch {
+		case errors.Is(err, storage.ErrProgressUnsupported):
+			c.opts.log.Info("backend cannot send watch progress on request; consistent lists will read the backend", "prefix", c.prefix, "err", err)
+			c.progressOK.Store(false)
+			return
+		case err != nil && ctx.Err() == nil:
 			c.opts.log.Debug("backend progress request failed", "prefix", c.prefix, "err", err)
 		}
 	}

@@ -22,8 +22,9 @@ const revisionProbeKey = "/registry/health"
 
 // Store is storage.Interface on an etcd v3 client. It is safe for concurrent use.
 type Store struct {
-	client  *clientv3.Client
-	metrics *Metrics
+	client   *clientv3.Client
+	metrics  *Metrics
+	progress progressSupport
 }
 
 // Option configures a Store.
@@ -132,16 +133,6 @@ func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
 func (s *Store) Compact(ctx context.Context, rev int64) error {
 	defer s.metrics.observe("compact", revisionProbeKey, time.Now())
 	return compact(ctx, s.client, rev)
-}
-
-// RequestProgress asks etcd to send a progress notification (a Bookmark) to
-// every watch of this Store that asked for bookmarks, once they are synced.
-// The watch cache uses it to learn quickly that it is up to date.
-func (s *Store) RequestProgress(ctx context.Context) error {
-	if err := s.client.RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil {
-		return fmt.Errorf("request watch progress: %w", mapError(err))
-	}
-	return nil
 }
 
 func compact(ctx context.Context, client *clientv3.Client, rev int64) error {

@@ -197,9 +197,8 @@ func testInvalidContinue(e *env) {
 		})
 	}
 	e.run("token with a revision", func(e *env) {
-		page := e.list(e.prefix, storage.ListOptions{Limit: 1})
 		e.create(e.key("b"), "v")
-		page = e.list(e.prefix, storage.ListOptions{Limit: 1})
+		page := e.list(e.prefix, storage.ListOptions{Limit: 1})
 		if page.Continue == "" {
 			e.t.Fatal("first page of two has no continue token")
 		}
