@@ -97,20 +97,27 @@ func (s *Server) decodeObject(r *http.Request, h *resourceHandler, data []byte) 
 		return nil, nil, err
 	}
 	want := h.res.GroupVersionKind()
-	obj := h.res.New()
+	obj := h.res.NewServed()
+	var warnings []string
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == mediaProtobuf {
 		if _, _, err := s.ser.protobuf.Decode(data, &want, obj); err != nil {
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
 		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
-		return obj, nil, nil
+	} else {
+		js, err := bodyToJSON(r, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		if warnings, err = s.decodeJSON(js, want, obj, fv); err != nil {
+			return nil, nil, err
+		}
 	}
-	js, err := bodyToJSON(r, data)
+	stored, err := h.res.ToStorage(obj)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, apierrors.NewBadRequest(err.Error())
 	}
-	warnings, err := s.decodeJSON(js, want, obj, fv)
-	return obj, warnings, err
+	return stored, warnings, nil
 }
 
 // decodeJSON decodes js into obj, checking apiVersion and kind.

@@ -58,16 +58,20 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, h *resourceH
 		if err != nil {
 			return nil, err
 		}
-		patched, err := applyPatch(pt, curJSON, patch, h.res.New())
+		patched, err := applyPatch(pt, curJSON, patch, h.res.NewServed())
 		if err != nil {
 			return nil, err
 		}
-		obj := h.res.New()
-		ws, err := s.decodeJSON(patched, h.res.GroupVersionKind(), obj, fv)
+		served := h.res.NewServed()
+		ws, err := s.decodeJSON(patched, h.res.GroupVersionKind(), served, fv)
 		if err != nil {
 			return nil, err
 		}
 		warnings = ws
+		obj, err := h.res.ToStorage(served)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
 		if !setsRV {
 			if m, ok := obj.(metav1.Object); ok {
 				m.SetResourceVersion("")
@@ -87,8 +91,12 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, h *resourceH
 
 // encodeJSON renders a stored object as versioned JSON for patching.
 func (s *Server) encodeJSON(h *resourceHandler, obj runtime.Object) ([]byte, error) {
-	obj.GetObjectKind().SetGroupVersionKind(h.res.GroupVersionKind())
-	return s.ser.encode(outputFormat{MediaType: mediaJSON}, obj)
+	served, err := h.res.FromStorage(obj)
+	if err != nil {
+		return nil, err
+	}
+	served.GetObjectKind().SetGroupVersionKind(h.res.GroupVersionKind())
+	return s.ser.encode(outputFormat{MediaType: mediaJSON}, served)
 }
 
 // applyPatch applies a JSON, merge or strategic merge patch to cur.

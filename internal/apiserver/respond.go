@@ -143,6 +143,10 @@ func (s *Server) transform(r *http.Request, h *resourceHandler, f outputFormat, 
 	gv := schema.GroupVersion{}
 	if h != nil {
 		gv = h.res.GVR.GroupVersion()
+		var err error
+		if obj, err = h.res.FromStorage(obj); err != nil {
+			return nil, err
+		}
 	}
 	s.ser.setKind(obj, gv)
 	return obj, nil
@@ -166,14 +170,19 @@ func (s *Server) toTable(r *http.Request, h *resourceHandler, obj runtime.Object
 			listMeta.ResourceVersion = m.GetResourceVersion()
 		}
 	}
-	if include == metav1.IncludeObject {
-		for _, it := range items {
-			s.ser.setKind(it, h.res.GVR.GroupVersion())
-		}
-	}
 	t, err := h.res.ToTable(items, include, time.Now(), false)
 	if err != nil {
 		return nil, err
+	}
+	if include == metav1.IncludeObject {
+		for i := range t.Rows {
+			served, err := h.res.FromStorage(items[i])
+			if err != nil {
+				return nil, err
+			}
+			s.ser.setKind(served, h.res.GVR.GroupVersion())
+			t.Rows[i].Object.Object = served
+		}
 	}
 	t.ListMeta = listMeta
 	t.SetGroupVersionKind(metav1.SchemeGroupVersion.WithKind("Table"))

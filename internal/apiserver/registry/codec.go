@@ -75,6 +75,9 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 }
 
 func (s *Store) storageGVK() schema.GroupVersionKind {
+	if c := s.Resource.Conversion; c != nil {
+		return c.StorageKind
+	}
 	return s.Resource.GroupVersionKind()
 }
 

@@ -51,8 +51,11 @@ type Resource struct {
 	// namespace). Resources served in several versions share one prefix.
 	StoragePrefix string
 
+	// New and NewList make objects of the stored type.
 	New     func() runtime.Object
 	NewList func() runtime.Object
+	// Conversion is set when the served version differs from the stored one.
+	Conversion *Conversion
 
 	hooks hooks
 }

@@ -226,9 +226,11 @@ func TestValidatePersistentVolumeClaim(t *testing.T) {
 			want: []string{"spec.resources.requests.storage: Forbidden: field can not be less than previous value"},
 		},
 		{
-			name:   "access modes are immutable",
-			mutate: func(p *corev1.PersistentVolumeClaim) { p.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany} },
-			want:   []string{"spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n  changed: spec.accessModes[0]"},
+			name: "access modes are immutable",
+			mutate: func(p *corev1.PersistentVolumeClaim) {
+				p.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+			},
+			want: []string{"spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n  changed: spec.accessModes[0]"},
 		},
 	}
 	for _, tc := range updates {

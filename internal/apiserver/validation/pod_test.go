@@ -92,8 +92,8 @@ func TestValidatePod(t *testing.T) {
 			name: "probe with two handlers",
 			pod: testPod(func(p *corev1.Pod) {
 				p.Spec.Containers[0].LivenessProbe = &corev1.Probe{
-					ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}, TCPSocket: &corev1.TCPSocketAction{}},
-					TimeoutSeconds:   1, PeriodSeconds: 10, SuccessThreshold: 2, FailureThreshold: 3,
+					ProbeHandler:   corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}, TCPSocket: &corev1.TCPSocketAction{}},
+					TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 2, FailureThreshold: 3,
 				}
 			}),
 			want: []string{
@@ -189,9 +189,11 @@ func TestValidatePodUpdate(t *testing.T) {
 			want:   []string{"spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)\n  changed: spec.restartPolicy"},
 		},
 		{
-			name:   "containers cannot be added",
-			mutate: func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "b", Image: "b"}) },
-			want:   []string{"spec.containers: Forbidden: pod updates may not add or remove containers"},
+			name: "containers cannot be added",
+			mutate: func(p *corev1.Pod) {
+				p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "b", Image: "b"})
+			},
+			want: []string{"spec.containers: Forbidden: pod updates may not add or remove containers"},
 		},
 	}
 	for _, tc := range tests {

@@ -27,6 +27,7 @@ func (c *Cacher) Start(ctx context.Context) error {
 	if !started {
 		return errAlreadyStarted
 	}
+	c.requestProgress() // learns early whether the backend supports it
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); c.bookmarkLoop(ctx) }()

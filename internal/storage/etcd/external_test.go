@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/skiffhq/skiff/internal/storage"
+	"github.com/skiffhq/skiff/internal/storage/cacher"
 	"github.com/skiffhq/skiff/internal/storage/storagetest"
 )
 
@@ -189,12 +190,44 @@ func TestStoreExternalCluster(t *testing.T) {
 	t.Run("contract", func(t *testing.T) {
 		storagetest.RunContractTests(t, newStore, storagetest.Options{Compact: store.Compact})
 	})
+	t.Run("cacher contract", func(t *testing.T) {
+		storagetest.RunContractTests(t, func(t *testing.T) storage.Interface {
+			return startTestCacher(t, store)
+		}, storagetest.Options{Compact: store.Compact})
+	})
 	t.Run("writes survive losing the leader", func(t *testing.T) {
 		testLoseLeader(t, store, client, members)
 	})
 	t.Run("contract with one member down", func(t *testing.T) {
 		storagetest.RunContractTests(t, newStore, storagetest.Options{Compact: store.Compact})
 	})
+	t.Run("cacher contract with one member down", func(t *testing.T) {
+		storagetest.RunContractTests(t, func(t *testing.T) storage.Interface {
+			return startTestCacher(t, store)
+		}, storagetest.Options{Compact: store.Compact})
+	})
+}
+
+// startTestCacher starts a watch cache over all of /registry/ on backend
+// for one test.
+func startTestCacher(t *testing.T, backend storage.Interface) *cacher.Cacher {
+	t.Helper()
+	c := cacher.New(backend, "/registry/", cacher.WithBookmarkInterval(50*time.Millisecond), cacher.WithCatchUpTimeout(time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Cacher.Start: %v", err)
+		}
+	})
+	select {
+	case <-c.Ready():
+	case <-time.After(60 * time.Second):
+		t.Fatal("cacher not ready")
+	}
+	return c
 }
 
 // testLoseLeader writes, kills the leader, writes again, and checks that

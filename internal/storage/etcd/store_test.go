@@ -267,3 +267,26 @@ func TestStoreRequestProgress(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressInOrder(t *testing.T) {
+	tests := []struct {
+		version string
+		want    bool
+	}{
+		{version: "3.4.23", want: false}, // Debian 12's etcd-server
+		{version: "3.4.24", want: true},
+		{version: "3.5.7", want: false},
+		{version: "3.5.8", want: true},
+		{version: "3.5.21", want: true},
+		{version: "3.6.0", want: true},
+		{version: "3.3.27", want: false},
+		{version: "garbage", want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.version, func(t *testing.T) {
+			if got := progressInOrder(tc.version); got != tc.want {
+				t.Fatalf("progressInOrder(%q) = %v, want %v", tc.version, got, tc.want)
+			}
+		})
+	}
+}
