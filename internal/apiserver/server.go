@@ -10,7 +10,6 @@
 package apiserver
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -76,7 +75,7 @@ type resourceHandler struct {
 	store *registry.Store
 }
 
-// New builds the server; call Start to begin serving watches from the cache.
+// New builds the server. It answers /readyz with 503 until SetReady(true).
 func New(cfg Config) (*Server, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
@@ -186,14 +185,7 @@ func isHealthPath(p string) bool {
 	return p == "/healthz" || p == "/livez" || p == "/readyz" || p == "/version"
 }
 
-// Start readies the watch caches; it returns when they are ready or ctx ends.
-func (s *Server) Start(ctx context.Context) error {
-	s.ready.Store(true)
-	return nil
-}
-
-// sortedGroups returns the served API group names (without core), sorted
-// with the built-in order kept.
+// groupVersions returns the served versions of group, preferred first.
 func (s *Server) groupVersions(group string) []schema.GroupVersion {
 	var out []schema.GroupVersion
 	for _, gv := range s.order {

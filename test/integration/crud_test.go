@@ -315,3 +315,38 @@ func TestConflicts(t *testing.T) {
 		t.Fatalf("want 21 keys after concurrent patches, got %d (%v)", len(got.Data), err)
 	}
 }
+
+func TestNamespaceDeletionWaitsForFinalize(t *testing.T) {
+	s := testserver.Start(t, nil)
+	ctx := ctxFor(t)
+	nss := s.Client.CoreV1().Namespaces()
+	ns, err := nss.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gone"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.Spec.Finalizers) != 1 || ns.Spec.Finalizers[0] != corev1.FinalizerKubernetes || ns.Labels[corev1.LabelMetadataName] != "gone" {
+		t.Fatalf("namespace defaults: %+v %v", ns.Spec, ns.Labels)
+	}
+	if err := nss.Delete(ctx, "gone", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err = nss.Get(ctx, "gone", metav1.GetOptions{})
+	if err != nil || ns.Status.Phase != corev1.NamespaceTerminating || ns.DeletionTimestamp == nil {
+		t.Fatalf("want Terminating, got %v %v", ns, err)
+	}
+	// A status update by a controller does not bring the finalizer back or remove the namespace.
+	ns.Status.Conditions = []corev1.NamespaceCondition{{Type: corev1.NamespaceDeletionContentFailure, Status: corev1.ConditionFalse}}
+	if ns, err = nss.UpdateStatus(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ns.Spec.Finalizers = nil
+	if _, err := nss.Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("finalize: %v", err)
+	}
+	if _, err := nss.Get(ctx, "gone", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("want namespace gone after finalize, got %v", err)
+	}
+	if err := nss.Delete(ctx, "kube-system", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("deleting kube-system: want Forbidden, got %v", err)
+	}
+}

@@ -221,3 +221,74 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 45s")
 }
+
+func TestWatchSendInitialEventsEndsWithBookmark(t *testing.T) {
+	s := testserver.Start(t, nil)
+	ctx := ctxFor(t)
+	cms := s.Client.CoreV1().ConfigMaps("default")
+	for _, n := range []string{"a", "b"} {
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yes := true
+	w, err := cms.Watch(ctx, metav1.ListOptions{SendInitialEvents: &yes, AllowWatchBookmarks: true,
+		ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	var names []string
+	for {
+		ev := nextEvent(t, w)
+		if ev.Type == watch.Bookmark {
+			m := ev.Object.(*corev1.ConfigMap)
+			if m.Annotations[metav1.InitialEventsAnnotationKey] != "true" {
+				continue
+			}
+			break
+		}
+		if ev.Type != watch.Added {
+			t.Fatalf("initial event %s", ev.Type)
+		}
+		names = append(names, ev.Object.(*corev1.ConfigMap).Name)
+	}
+	if len(names) != 2 || names[0] != "a" || names[1] != "b" {
+		t.Fatalf("initial events %v, want [a b]", names)
+	}
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := nextEvent(t, w)
+		if ev.Type == watch.Bookmark {
+			continue
+		}
+		if ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "c" {
+			t.Fatalf("after initial events: %s %v", ev.Type, ev.Object)
+		}
+		return
+	}
+}
+
+func TestDeleteCollectionBySelector(t *testing.T) {
+	s := testserver.Start(t, nil)
+	ctx := ctxFor(t)
+	cms := s.Client.CoreV1().ConfigMaps("default")
+	for i, team := range []string{"a", "a", "b"} {
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+			Name: fmt.Sprintf("dc%d", i), Labels: map[string]string{"team": team}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cms.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "team=a"}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := cms.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != "dc2" {
+		t.Fatalf("left after deletecollection: %v", list.Items)
+	}
+}

@@ -38,6 +38,10 @@ func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (<-chan
 	if initial {
 		lo := opts.ListOptions
 		lo.Limit, lo.Continue = 0, ""
+		if opts.SendInitialEvents != nil && lo.ResourceVersion == "" {
+			// NotOlderThan with no resourceVersion is a consistent read.
+			lo.ResourceVersionMatch = ""
+		}
 		var page storage.ListResult
 		items, page, err = s.listItems(ctx, ns, lo)
 		if err != nil {

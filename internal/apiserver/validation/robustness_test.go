@@ -19,7 +19,9 @@ func TestEmptyObjectsAreRejectedWithoutPanic(t *testing.T) {
 		{"pod", func() field.ErrorList { return ValidatePod(&corev1.Pod{}) }},
 		{"pod update", func() field.ErrorList { return ValidatePodUpdate(&corev1.Pod{}, &corev1.Pod{}) }},
 		{"pod status update", func() field.ErrorList { return ValidatePodStatusUpdate(&corev1.Pod{}, &corev1.Pod{}) }},
-		{"pod template", func() field.ErrorList { return ValidatePodTemplateSpec(&corev1.PodTemplateSpec{}, field.NewPath("template")) }},
+		{"pod template", func() field.ErrorList {
+			return ValidatePodTemplateSpec(&corev1.PodTemplateSpec{}, field.NewPath("template"))
+		}},
 		{"deployment", func() field.ErrorList { return ValidateDeployment(&appsv1.Deployment{}) }},
 		{"deployment update", func() field.ErrorList { return ValidateDeploymentUpdate(&appsv1.Deployment{}, &appsv1.Deployment{}) }},
 		{"replicaset", func() field.ErrorList { return ValidateReplicaSet(&appsv1.ReplicaSet{}) }},

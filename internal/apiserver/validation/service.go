@@ -348,7 +348,7 @@ func validateTrafficPolicies(svc *corev1.Service) field.ErrorList {
 	}
 	itp := specPath.Child("internalTrafficPolicy")
 	switch p := spec.InternalTrafficPolicy; {
-	case p == nil && spec.Type != corev1.ServiceTypeExternalName:
+	case p == nil && (spec.Type == corev1.ServiceTypeClusterIP || spec.Type == corev1.ServiceTypeNodePort || spec.Type == corev1.ServiceTypeLoadBalancer):
 		allErrs = append(allErrs, field.Required(itp, "must be specified"))
 	case p != nil && *p != corev1.ServiceInternalTrafficPolicyCluster && *p != corev1.ServiceInternalTrafficPolicyLocal:
 		allErrs = append(allErrs, field.NotSupported(itp, *p, []corev1.ServiceInternalTrafficPolicy{

@@ -113,6 +113,10 @@ func New(backend storage.Interface, prefix string, opts ...Option) *Cacher {
 	}
 	o.ringSize = max(o.ringSize, 1)
 	o.watcherBuffer = max(o.watcherBuffer, 1)
+	if o.bookmarkInterval <= 0 {
+		o.bookmarkInterval = time.Second
+	}
+	o.catchUpTimeout = max(o.catchUpTimeout, 0)
 	c := &Cacher{
 		backend:     backend,
 		prefix:      prefix,

@@ -27,12 +27,20 @@ func Namespaces() *registry.Resource {
 	}, registry.Strategy[*corev1.Namespace]{
 		PrepareForCreate: func(_ context.Context, ns *corev1.Namespace) error {
 			ns.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+			// The "kubernetes" finalizer is added on create only, so the
+			// finalize subresource can remove it for good.
+			defaults.Namespace(ns)
 			return nil
 		},
 		PrepareForUpdate: func(ns, old *corev1.Namespace) {
 			ns.Spec.Finalizers = old.Spec.Finalizers
 		},
-		Default:              defaults.Namespace,
+		Default: func(ns *corev1.Namespace) {
+			if ns.Labels == nil {
+				ns.Labels = map[string]string{}
+			}
+			ns.Labels[corev1.LabelMetadataName] = ns.Name
+		},
 		Validate:             validation.ValidateNamespace,
 		ValidateUpdate:       validation.ValidateNamespaceUpdate,
 		ValidateStatusUpdate: validation.ValidateNamespaceUpdate,
