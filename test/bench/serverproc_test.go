@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +42,9 @@ var skiffBuild struct {
 }
 
 func TestMain(m *testing.M) {
+	// The in-process server logs through slog; keep info lines out of the
+	// benchmark output so it stays parseable (benchstat).
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	code := m.Run()
 	if skiffBuild.dir != "" {
 		os.RemoveAll(skiffBuild.dir)

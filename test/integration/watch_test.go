@@ -103,6 +103,13 @@ func TestWatchGoneAfterCompaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c00"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	page1, err := cms.List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil || page1.Continue == "" {
+		t.Fatalf("first page: %v %v", page1, err)
+	}
 	// Keep writing until the old revision is compacted away: a watch from it
 	// then ends with 410 Gone ("too old resource version").
 	deadline := time.Now().Add(30 * time.Second)
@@ -116,11 +123,12 @@ func TestWatchGoneAfterCompaction(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	_, err = cms.List(ctx, metav1.ListOptions{Limit: 1, Continue: page1.Continue})
+	if !apierrors.IsResourceExpired(err) {
+		t.Errorf("continue token from before compaction: want 410 Expired, got %v", err)
+	}
 	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: old.ResourceVersion})
 	if err != nil {
-		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-			return
-		}
 		t.Fatal(err)
 	}
 	defer w.Stop()

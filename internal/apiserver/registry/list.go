@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +14,11 @@ import (
 
 	"github.com/skiffhq/skiff/internal/storage"
 )
+
+// expiredContinue is upstream's message for a continue token whose revision
+// was compacted.
+const expiredContinue = "The provided continue parameter is too old to display a consistent list result. " +
+	"You can start a new list without the continue parameter."
 
 // ListOptions select objects for List, Watch and DeleteCollection.
 type ListOptions struct {
@@ -106,6 +112,9 @@ func (s *Store) listItems(ctx context.Context, ns string, opts ListOptions) ([]r
 		return nil, storage.ListResult{}, err
 	}
 	page, err := s.storage.List(ctx, s.prefix(ns), so)
+	if errors.Is(err, storage.ErrCompacted) && opts.Continue != "" {
+		return nil, page, apierrors.NewResourceExpired(expiredContinue)
+	}
 	if err != nil {
 		return nil, page, s.storageError(err, "")
 	}

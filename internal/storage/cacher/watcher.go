@@ -2,6 +2,7 @@ package cacher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/skiffhq/skiff/internal/storage"
@@ -42,6 +43,9 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 			return nil, fmt.Errorf("watch %s: %w", prefix, err)
 		}
 		start = rev
+	} else if !c.retained(ctx, prefix, start) {
+		// The backend answers with the compaction error event.
+		return c.backend.Watch(ctx, prefix, opts)
 	}
 	w, initial, ok := c.register(prefix, start, opts.Bookmarks)
 	if !ok {
@@ -54,6 +58,15 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 		w.run(ctx, initial, out)
 	}()
 	return out, nil
+}
+
+// retained reports whether the backend still holds revision rev. A watch
+// from a compacted revision must end in 410 Gone even while the ring still
+// holds the events after it: the contract is the store's, not the cache's.
+// One small exact read costs little next to a watch start.
+func (c *Cacher) retained(ctx context.Context, prefix string, rev int64) bool {
+	_, err := c.backend.List(ctx, prefix, storage.ListOptions{Revision: rev, Match: storage.MatchExact, Limit: 1})
+	return !errors.Is(err, storage.ErrCompacted)
 }
 
 // register adds a watcher starting after start and returns the ring events
