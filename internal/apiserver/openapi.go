@@ -7,94 +7,71 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	openapiv2 "github.com/google/gnostic-models/openapiv2"
 	"google.golang.org/protobuf/proto"
-
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
+	"github.com/skiffhq/skiff/internal/apiserver/openapi"
 	"github.com/skiffhq/skiff/internal/apiserver/registry"
 )
 
-// The OpenAPI v3 documents describe every served path and operation with
-// its group-version-kind and query parameters, which is what kubectl reads
-// to decide that the server validates fields itself (fieldValidation).
-// Object schemas are not generated yet, so kubectl explain has nothing to
-// show; /openapi/v2 carries the same paths in Swagger 2.0 form.
-
-// serveOpenAPIv2 answers the Swagger 2.0 document, as protobuf when asked
-// (client-go asks for it that way) or JSON.
-func (s *Server) serveOpenAPIv2(w http.ResponseWriter, r *http.Request) {
-	s.openAPIv2Once.Do(func() { s.openAPIv2JSON, s.openAPIv2Proto, s.openAPIv2Err = s.buildOpenAPIv2() })
-	if s.openAPIv2Err != nil {
-		s.writeError(w, r, s.openAPIv2Err)
-		return
-	}
-	if strings.Contains(r.Header.Get("Accept"), "protobuf") {
-		w.Header().Set("Content-Type", mediaOpenAPIv2Proto)
-		_, _ = w.Write(s.openAPIv2Proto)
-		return
-	}
-	w.Header().Set("Content-Type", mediaJSON)
-	_, _ = w.Write(s.openAPIv2JSON)
+// openAPIDocs are the rendered documents, built once on first request
+// (building takes a few hundred milliseconds, which start-up need not pay).
+type openAPIDocs struct {
+	once    sync.Once
+	err     error
+	v2JSON  []byte
+	v2Proto []byte
+	// v3 maps "api/v1", "apis/apps/v1", ... to the document.
+	v3     map[string][]byte
+	v3Root []byte
 }
 
 const mediaOpenAPIv2Proto = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
-func (s *Server) buildOpenAPIv2() ([]byte, []byte, error) {
-	paths := map[string]interface{}{}
-	for _, gv := range s.order {
-		for p, item := range s.openAPIDoc(gv)["paths"].(map[string]interface{}) {
-			for _, op := range item.(map[string]interface{}) {
-				swagger2Params(op.(map[string]interface{}))
-			}
-			paths[p] = item
+func (s *Server) openAPI() (*openAPIDocs, error) {
+	d := &s.openapiDocs
+	d.once.Do(func() { d.err = s.buildOpenAPI(d) })
+	return d, d.err
+}
+
+// serveOpenAPIv2 answers the Swagger 2.0 document, as protobuf when asked
+// (client-go asks for it that way) or JSON.
+func (s *Server) serveOpenAPIv2(w http.ResponseWriter, r *http.Request) {
+	d, err := s.openAPI()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if strings.Contains(r.Header.Get("Accept"), "protobuf") {
+		w.Header().Set("Content-Type", mediaOpenAPIv2Proto)
+		_, _ = w.Write(d.v2Proto)
+		return
+	}
+	w.Header().Set("Content-Type", mediaJSON)
+	_, _ = w.Write(d.v2JSON)
+}
+
+// serveOpenAPIv3 answers the discovery root or one group version's document.
+func (s *Server) serveOpenAPIv3(w http.ResponseWriter, r *http.Request) {
+	d, err := s.openAPI()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
+	data := d.v3Root
+	if rest != "" {
+		if data = d.v3[rest]; data == nil {
+			s.writeStatus(w, r, notFoundPath())
+			return
 		}
 	}
-	doc := map[string]interface{}{
-		"swagger":     "2.0",
-		"info":        map[string]string{"title": "Kubernetes", "version": s.cfg.Version.GitVersion},
-		"paths":       paths,
-		"definitions": map[string]interface{}{},
-	}
-	js, err := json.Marshal(doc)
-	if err != nil {
-		return nil, nil, err
-	}
-	parsed, err := openapiv2.ParseDocument(js)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse openapi v2: %w", err)
-	}
-	pb, err := proto.Marshal(parsed)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode openapi v2: %w", err)
-	}
-	return js, pb, nil
-}
-
-func (s *Server) serveOpenAPIv3(w http.ResponseWriter, r *http.Request) {
-	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
-	if rest == "" {
-		s.writeJSON(w, r, s.openAPIRoot())
-		return
-	}
-	gv, ok := gvFromOpenAPIPath(rest)
-	if !ok || len(s.groupVersionResources(gv)) == 0 {
-		s.writeStatus(w, r, notFoundPath())
-		return
-	}
-	s.writeJSON(w, r, s.openAPIDoc(gv))
-}
-
-func gvFromOpenAPIPath(p string) (schema.GroupVersion, bool) {
-	parts := strings.Split(p, "/")
-	switch {
-	case len(parts) == 2 && parts[0] == "api":
-		return schema.GroupVersion{Version: parts[1]}, true
-	case len(parts) == 3 && parts[0] == "apis":
-		return schema.GroupVersion{Group: parts[1], Version: parts[2]}, true
-	}
-	return schema.GroupVersion{}, false
+	w.Header().Set("Content-Type", mediaJSON)
+	_, _ = w.Write(data)
 }
 
 func gvPath(gv schema.GroupVersion) string {
@@ -104,95 +81,151 @@ func gvPath(gv schema.GroupVersion) string {
 	return "apis/" + gv.Group + "/" + gv.Version
 }
 
-func (s *Server) groupVersionResources(gv schema.GroupVersion) []*registry.Resource {
-	var out []*registry.Resource
-	for _, r := range s.cfg.Resources {
-		if r.GVR.GroupVersion() == gv {
-			out = append(out, r)
+func (s *Server) buildOpenAPI(d *openAPIDocs) error {
+	defs := openapi.New(s.cfg.Scheme)
+	info := map[string]string{"title": "Kubernetes", "version": s.cfg.Version.GitVersion}
+	d.v3 = map[string][]byte{}
+	root := map[string]interface{}{}
+	allPaths := map[string]interface{}{}
+	for _, gv := range s.order {
+		paths, roots := s.gvPaths(gv, defs, openapi.RefPrefixV3)
+		schemas := map[string]*spec.Schema{}
+		v3 := defs.V3()
+		for name := range openapi.Closure(v3, openapi.RefPrefixV3, roots...) {
+			schemas[name] = v3[name]
+		}
+		doc, err := json.Marshal(map[string]interface{}{
+			"openapi": "3.0.0", "info": info, "paths": paths,
+			"components": map[string]interface{}{"schemas": schemas},
+		})
+		if err != nil {
+			return fmt.Errorf("encode openapi v3 %s: %w", gv, err)
+		}
+		sum := sha512.Sum512(doc)
+		d.v3[gvPath(gv)] = doc
+		root[gvPath(gv)] = map[string]string{"serverRelativeURL": "/openapi/v3/" + gvPath(gv) + "?hash=" + strings.ToUpper(hex.EncodeToString(sum[:]))}
+		v2paths, _ := s.gvPaths(gv, defs, openapi.RefPrefixV2)
+		for p, item := range v2paths {
+			allPaths[p] = item
 		}
 	}
-	return out
-}
-
-func (s *Server) openAPIRoot() map[string]interface{} {
-	paths := map[string]interface{}{}
-	for _, gv := range s.order {
-		doc, _ := json.Marshal(s.openAPIDoc(gv))
-		sum := sha512.Sum512(doc)
-		p := gvPath(gv)
-		paths[p] = map[string]string{"serverRelativeURL": "/openapi/v3/" + p + "?hash=" + strings.ToUpper(hex.EncodeToString(sum[:]))}
+	var err error
+	if d.v3Root, err = json.Marshal(map[string]interface{}{"paths": root}); err != nil {
+		return err
 	}
-	return map[string]interface{}{"paths": paths}
+	return s.buildOpenAPIv2(d, info, allPaths, defs.V2())
 }
 
-// openAPIDoc is the OpenAPI 3.0 document of one group version.
-func (s *Server) openAPIDoc(gv schema.GroupVersion) map[string]interface{} {
+func (s *Server) buildOpenAPIv2(d *openAPIDocs, info map[string]string, paths map[string]interface{}, defs map[string]*spec.Schema) error {
+	for _, item := range paths {
+		for _, op := range item.(map[string]interface{}) {
+			swagger2Operation(op.(map[string]interface{}))
+		}
+	}
+	js, err := json.Marshal(map[string]interface{}{"swagger": "2.0", "info": info, "paths": paths, "definitions": defs})
+	if err != nil {
+		return fmt.Errorf("encode openapi v2: %w", err)
+	}
+	parsed, err := openapiv2.ParseDocument(js)
+	if err != nil {
+		return fmt.Errorf("parse openapi v2: %w", err)
+	}
+	pb, err := proto.Marshal(parsed)
+	if err != nil {
+		return fmt.Errorf("encode openapi v2: %w", err)
+	}
+	d.v2JSON, d.v2Proto = js, pb
+	return nil
+}
+
+// gvPaths describes every path and operation of one group version and
+// returns the schema names the operations refer to.
+func (s *Server) gvPaths(gv schema.GroupVersion, defs *openapi.Definitions, prefix string) (map[string]interface{}, []string) {
 	paths := map[string]interface{}{}
-	for _, r := range s.groupVersionResources(gv) {
+	var roots []string
+	for _, r := range s.cfg.Resources {
+		if r.GVR.GroupVersion() != gv {
+			continue
+		}
+		kind, list := defs.NameOf(r.GroupVersionKind()), defs.NameOf(gv.WithKind(r.Kind+"List"))
+		roots = append(roots, kind, list)
 		base := "/" + gvPath(gv) + "/"
 		if r.Namespaced {
 			base += "namespaces/{namespace}/"
 		}
 		base += r.GVR.Resource
 		gvk := map[string]string{"group": gv.Group, "version": gv.Version, "kind": r.Kind}
+		op := func(action, body, resp string, params ...string) map[string]interface{} {
+			return operation(action, r, gvk, prefix, body, resp, params...)
+		}
 		paths[base] = map[string]interface{}{
-			"get":  operation("list", r, gvk, "limit", "continue", "labelSelector", "fieldSelector", "resourceVersion", "resourceVersionMatch", "watch", "allowWatchBookmarks", "sendInitialEvents", "timeoutSeconds"),
-			"post": operation("create", r, gvk, "dryRun", "fieldManager", "fieldValidation"),
+			"get":  op("list", "", list, "limit", "continue", "labelSelector", "fieldSelector", "resourceVersion", "resourceVersionMatch", "watch", "allowWatchBookmarks", "sendInitialEvents", "timeoutSeconds"),
+			"post": op("create", kind, kind, "dryRun", "fieldManager", "fieldValidation"),
 		}
-		item := map[string]interface{}{
-			"get":    operation("read", r, gvk),
-			"put":    operation("replace", r, gvk, "dryRun", "fieldManager", "fieldValidation"),
-			"patch":  operation("patch", r, gvk, "dryRun", "fieldManager", "fieldValidation", "force"),
-			"delete": operation("delete", r, gvk, "dryRun", "gracePeriodSeconds", "propagationPolicy"),
+		paths[base+"/{name}"] = map[string]interface{}{
+			"get":    op("read", "", kind),
+			"put":    op("replace", kind, kind, "dryRun", "fieldManager", "fieldValidation"),
+			"patch":  op("patch", "", kind, "dryRun", "fieldManager", "fieldValidation", "force"),
+			"delete": op("delete", "", "", "dryRun", "gracePeriodSeconds", "propagationPolicy"),
 		}
-		paths[base+"/{name}"] = item
 		for _, sub := range r.Subresources {
 			paths[base+"/{name}/"+sub] = map[string]interface{}{
-				"get":   operation("read", r, gvk),
-				"put":   operation("replace", r, gvk, "dryRun", "fieldManager", "fieldValidation"),
-				"patch": operation("patch", r, gvk, "dryRun", "fieldManager", "fieldValidation", "force"),
+				"get":   op("read", "", kind),
+				"put":   op("replace", kind, kind, "dryRun", "fieldManager", "fieldValidation"),
+				"patch": op("patch", "", kind, "dryRun", "fieldManager", "fieldValidation", "force"),
 			}
 		}
 	}
-	return map[string]interface{}{
-		"openapi": "3.0.0",
-		"info":    map[string]string{"title": "Kubernetes", "version": s.cfg.Version.GitVersion},
-		"paths":   paths,
-		"components": map[string]interface{}{
-			"schemas": map[string]interface{}{},
-		},
-	}
+	return paths, roots
 }
 
-func operation(action string, r *registry.Resource, gvk map[string]string, params ...string) map[string]interface{} {
+// operation is one OpenAPI 3 operation; body and resp name schemas.
+func operation(action string, r *registry.Resource, gvk map[string]string, prefix, body, resp string, params ...string) map[string]interface{} {
 	ps := make([]map[string]interface{}, 0, len(params))
 	for _, p := range params {
 		ps = append(ps, map[string]interface{}{"name": p, "in": "query", "schema": map[string]string{"type": "string"}})
 	}
-	return map[string]interface{}{
+	op := map[string]interface{}{
 		"operationId":                     action + r.Kind,
 		"parameters":                      ps,
-		"responses":                       map[string]interface{}{"200": map[string]string{"description": "OK"}},
+		"responses":                       map[string]interface{}{"200": response(prefix, resp)},
 		"x-kubernetes-action":             action,
 		"x-kubernetes-group-version-kind": gvk,
 	}
-}
-
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v interface{}) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	if body != "" {
+		op["requestBody"] = map[string]interface{}{"content": map[string]interface{}{
+			"*/*": map[string]interface{}{"schema": map[string]string{"$ref": prefix + body}}}}
 	}
-	w.Header().Set("Content-Type", mediaJSON)
-	_, _ = w.Write(data)
+	return op
 }
 
-// swagger2Params rewrites OpenAPI 3 query parameters to Swagger 2.0 form.
-func swagger2Params(op map[string]interface{}) {
-	for _, p := range op["parameters"].([]map[string]interface{}) {
+func response(prefix, name string) map[string]interface{} {
+	out := map[string]interface{}{"description": "OK"}
+	if name != "" {
+		out["content"] = map[string]interface{}{"application/json": map[string]interface{}{
+			"schema": map[string]string{"$ref": prefix + name}}}
+	}
+	return out
+}
+
+// swagger2Operation rewrites an OpenAPI 3 operation into Swagger 2.0 form.
+func swagger2Operation(op map[string]interface{}) {
+	params := op["parameters"].([]map[string]interface{})
+	for _, p := range params {
 		delete(p, "schema")
 		p["type"] = "string"
 		p["uniqueItems"] = true
+	}
+	if body, ok := op["requestBody"].(map[string]interface{}); ok {
+		schema := body["content"].(map[string]interface{})["*/*"].(map[string]interface{})["schema"]
+		params = append(params, map[string]interface{}{"name": "body", "in": "body", "required": true, "schema": schema})
+		delete(op, "requestBody")
+	}
+	op["parameters"] = params
+	if resp, ok := op["responses"].(map[string]interface{})["200"].(map[string]interface{}); ok {
+		if c, ok := resp["content"].(map[string]interface{}); ok {
+			resp["schema"] = c["application/json"].(map[string]interface{})["schema"]
+			delete(resp, "content")
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,11 +61,7 @@ type Server struct {
 	// subresources serves "<resource>/<subresource>" beyond status.
 	subresources map[string]subresourceFunc
 
-	// The OpenAPI v2 document is built once, on first request.
-	openAPIv2Once  sync.Once
-	openAPIv2JSON  []byte
-	openAPIv2Proto []byte
-	openAPIv2Err   error
+	openapiDocs openAPIDocs
 }
 
 // resourceHandler serves one resource.
