@@ -82,7 +82,7 @@ func gvPath(gv schema.GroupVersion) string {
 }
 
 func (s *Server) buildOpenAPI(d *openAPIDocs) error {
-	defs := openapi.New(s.cfg.Scheme)
+	defs := s.defs
 	info := map[string]string{"title": "Kubernetes", "version": s.cfg.Version.GitVersion}
 	d.v3 = map[string][]byte{}
 	root := map[string]interface{}{}

@@ -19,7 +19,7 @@ import (
 )
 
 // acceptedPatchTypes is what servePatch understands.
-const acceptedPatchTypes = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+const acceptedPatchTypes = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
 
 func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, h *resourceHandler, ri *requestInfo, sub string) {
 	dry, err := dryRun(r)
@@ -36,8 +36,8 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, h *resourceH
 	pt := types.PatchType(mt)
 	switch pt {
 	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		s.writeError(w, r, newUnsupportedMediaType("server-side apply is not supported yet; use client-side apply (kubectl apply without --server-side)"))
+	case types.ApplyYAMLPatchType:
+		s.serveApply(w, r, h, ri, sub)
 		return
 	default:
 		s.writeError(w, r, newUnsupportedMediaType(fmt.Sprintf("the body of the request was in an unknown format (%s) - accepted media types include: %s", mt, acceptedPatchTypes)))
@@ -71,6 +71,9 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, h *resourceH
 		obj, err := h.res.ToStorage(served)
 		if err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		if obj, err = s.trackUpdate(r, h, sub, cur, obj); err != nil {
+			return nil, err
 		}
 		if !setsRV {
 			if m, ok := obj.(metav1.Object); ok {

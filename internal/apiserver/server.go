@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/skiffhq/skiff/internal/apiserver/admission"
+	"github.com/skiffhq/skiff/internal/apiserver/openapi"
 	"github.com/skiffhq/skiff/internal/apiserver/registry"
 	"github.com/skiffhq/skiff/internal/auth"
 	"github.com/skiffhq/skiff/internal/storage"
@@ -61,7 +62,9 @@ type Server struct {
 	// subresources serves "<resource>/<subresource>" beyond status.
 	subresources map[string]subresourceFunc
 
-	openapiDocs openAPIDocs
+	defs          *openapi.Definitions
+	openapiDocs   openAPIDocs
+	fieldManagers fieldManagers
 }
 
 // resourceHandler serves one resource.
@@ -106,6 +109,8 @@ func New(cfg Config) (*Server, error) {
 			s.order = append(s.order, gv)
 		}
 	}
+	s.defs = openapi.New(cfg.Scheme)
+	s.fieldManagers.defs = s.defs
 	s.mux = s.routes()
 	s.subresources = s.builtinSubresources()
 	return s, nil

@@ -37,6 +37,10 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, h *resource
 		s.writeError(w, r, err)
 		return
 	}
+	if obj, err = s.trackUpdate(r, h, "", nil, obj); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	out, err := h.store.Create(r.Context(), ri.Namespace, obj, registry.CreateOptions{DryRun: dry, Admit: s.admitCreate(r, h, ri, dry)})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -71,8 +75,8 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, h *resource
 		return
 	}
 	opts := registry.UpdateOptions{DryRun: dry, Subresource: sub, Admit: s.admitUpdate(r, h, ri, dry)}
-	out, created, err := h.store.Update(r.Context(), ri.Namespace, ri.Name, func(runtime.Object) (runtime.Object, error) {
-		return obj.DeepCopyObject(), nil
+	out, created, err := h.store.Update(r.Context(), ri.Namespace, ri.Name, func(cur runtime.Object) (runtime.Object, error) {
+		return s.trackUpdate(r, h, sub, cur, obj.DeepCopyObject())
 	}, opts)
 	if err != nil {
 		s.writeError(w, r, err)

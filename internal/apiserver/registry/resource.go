@@ -197,6 +197,13 @@ func (r *Resource) ServedVerbs() []string {
 	return []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 }
 
+// ApplyDefaults fills in the resource's defaults on obj.
+func (r *Resource) ApplyDefaults(obj runtime.Object) {
+	if r.hooks.defaults != nil {
+		r.hooks.defaults(obj)
+	}
+}
+
 // Table returns the resource's table definition, or nil for the default.
 func (r *Resource) Table() *TableDef { return r.hooks.table }
 

@@ -25,6 +25,8 @@ type UpdateOptions struct {
 	Subresource string
 	// Admit runs after defaulting and before validation; it may change obj.
 	Admit func(ctx context.Context, obj, old runtime.Object) error
+	// CreateIfMissing lets this update create the object (server-side apply).
+	CreateIfMissing bool
 }
 
 // maxUpdateAttempts bounds retries of unconditional updates racing writers.
@@ -86,7 +88,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 }
 
 func (s *Store) createOnUpdate(ctx context.Context, ns, name string, tryUpdate UpdateFunc, opts UpdateOptions) (runtime.Object, bool, error) {
-	if !s.Resource.AllowCreateOnUpdate || opts.Subresource != "" {
+	if !(s.Resource.AllowCreateOnUpdate || opts.CreateIfMissing) || opts.Subresource != "" {
 		return nil, false, apierrors.NewNotFound(s.Resource.GroupResource(), name)
 	}
 	obj, err := tryUpdate(nil)
