@@ -38,6 +38,7 @@ func serverCommand() *cobra.Command {
 	f.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval, "how often old etcd revisions are compacted (0 disables)")
 	f.StringVar(&o.ServiceCIDR, "service-cidr", o.ServiceCIDR, "IPv4 range for service cluster IPs")
 	f.StringVar(&o.NodePortRange, "service-node-port-range", o.NodePortRange, "port range for NodePort services")
+	f.DurationVar(&o.EventTTL, "event-ttl", o.EventTTL, "how long events are kept after their last update")
 	return cmd
 }
 

@@ -27,7 +27,7 @@ func BuiltinResources(deps core.Deps) []*registry.Resource {
 	for _, group := range [][]*registry.Resource{
 		core.Resources(deps),
 		apps.Resources(),
-		events.Resources(),
+		events.Resources(deps.EventTTL),
 		autoscaling.Resources(),
 		batch.Resources(),
 		certificates.Resources(),

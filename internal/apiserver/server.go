@@ -33,9 +33,9 @@ import (
 type Config struct {
 	// Storage is the backend every resource is stored in.
 	Storage storage.Interface
-	// Cache wraps Storage for one key prefix (the watch cache); nil serves
-	// straight from Storage.
-	Cache func(prefix string) storage.Interface
+	// Cache wraps a resource's backend for one key prefix (the watch
+	// cache); nil serves straight from the backend.
+	Cache func(backend storage.Interface, prefix string) storage.Interface
 	// Resources are the served resources, in discovery order.
 	Resources []*registry.Resource
 	Scheme    *runtime.Scheme
@@ -98,8 +98,13 @@ func New(cfg Config) (*Server, error) {
 		st, ok := caches[r.StoragePrefix]
 		if !ok {
 			st = cfg.Storage
+			if ttlStore, canExpire := st.(interface {
+				WithTTL(time.Duration) storage.Interface
+			}); canExpire && r.TTL > 0 {
+				st = ttlStore.WithTTL(r.TTL)
+			}
 			if cfg.Cache != nil {
-				st = cfg.Cache(r.StoragePrefix)
+				st = cfg.Cache(st, r.StoragePrefix)
 			}
 			caches[r.StoragePrefix] = st
 		}

@@ -50,6 +50,7 @@ type Options struct {
 
 	ServiceCIDR   string
 	NodePortRange string
+	EventTTL      time.Duration
 
 	// Ready, when set, is closed once the server answers /readyz.
 	Ready chan<- *Running
@@ -69,6 +70,7 @@ func DefaultOptions() Options {
 		DataDir: ".skiff", BindAddress: "0.0.0.0", HTTPSPort: 6443,
 		EtcdCompactionInterval: 5 * time.Minute,
 		ServiceCIDR:            "10.96.0.0/16", NodePortRange: "30000-32767",
+		EventTTL:               time.Hour,
 	}
 }
 
@@ -200,13 +202,14 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 	deps := core.Deps{
 		ServiceIPs: registry.NewIPAllocator(backend, "serviceips", cidr),
 		NodePorts:  registry.NewPortAllocator(backend, "servicenodeports", lo, hi),
+		EventTTL:   o.EventTTL,
 	}
 	var caches []*cacher.Cacher
 	var api *apiserver.Server
 	nsLifecycle := &namespacelifecycle.Plugin{Immortal: []string{"default", "kube-system", "kube-public"}}
 	api, err = apiserver.New(apiserver.Config{
 		Storage: backend,
-		Cache: func(prefix string) storage.Interface {
+		Cache: func(backend storage.Interface, prefix string) storage.Interface {
 			c := cacher.New(backend, prefix)
 			caches = append(caches, c)
 			return c

@@ -11,6 +11,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -44,6 +45,9 @@ type Resource struct {
 	// ReturnDeletedObject answers an immediate delete with the object rather
 	// than a Status.
 	ReturnDeletedObject bool
+	// TTL, when set, makes objects expire that long after their last write
+	// (events).
+	TTL time.Duration
 	// AllowCreateOnUpdate lets PUT create a missing object.
 	AllowCreateOnUpdate bool
 

@@ -15,6 +15,8 @@ type TableDef struct {
 	Columns []metav1.TableColumnDefinition
 	// Cells returns one value per column (without the name).
 	Cells func(obj runtime.Object, now time.Time) []interface{}
+	// OmitName leaves out the leading NAME column (events place it last).
+	OmitName bool
 }
 
 // nameColumn is the first column of every table.
@@ -51,17 +53,24 @@ func (r *Resource) ToTable(objs []runtime.Object, includeObject metav1.IncludeOb
 		def = &defaultTable
 	}
 	t := &metav1.Table{}
+	lead := []metav1.TableColumnDefinition{nameColumn}
+	if def.OmitName {
+		lead = nil
+	}
 	if !omitHeaders {
-		t.ColumnDefinitions = append([]metav1.TableColumnDefinition{nameColumn}, def.Columns...)
+		t.ColumnDefinitions = append(lead, def.Columns...)
 	}
 	for _, obj := range objs {
 		m, err := metaOf(obj)
 		if err != nil {
 			return nil, err
 		}
-		cells := append([]interface{}{m.GetName()}, def.Cells(obj, now)...)
-		if len(cells) != len(def.Columns)+1 {
-			return nil, fmt.Errorf("table of %s: %d cells for %d columns", r.Kind, len(cells), len(def.Columns)+1)
+		cells := def.Cells(obj, now)
+		if !def.OmitName {
+			cells = append([]interface{}{m.GetName()}, cells...)
+		}
+		if len(cells) != len(def.Columns)+len(lead) {
+			return nil, fmt.Errorf("table of %s: %d cells for %d columns", r.Kind, len(cells), len(def.Columns)+len(lead))
 		}
 		row := metav1.TableRow{Cells: cells}
 		switch includeObject {

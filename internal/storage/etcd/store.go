@@ -24,7 +24,9 @@ const revisionProbeKey = "/registry/health"
 type Store struct {
 	client   *clientv3.Client
 	metrics  *Metrics
-	progress progressSupport
+	progress *progressSupport
+	// leases, when set, makes every write expire (see WithTTL).
+	leases *leaseManager
 }
 
 // Option configures a Store.
@@ -37,7 +39,7 @@ func WithMetrics(m *Metrics) Option {
 
 // New returns a Store on client. The caller keeps ownership of client.
 func New(client *clientv3.Client, opts ...Option) *Store {
-	s := &Store{client: client}
+	s := &Store{client: client, progress: &progressSupport{}}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -49,9 +51,13 @@ var _ storage.Interface = (*Store)(nil)
 // Create stores value under key if absent and returns its revision.
 func (s *Store) Create(ctx context.Context, key string, value []byte) (int64, error) {
 	defer s.metrics.observe("create", key, time.Now())
+	putOpts, err := s.putOptions(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("create %s: %w", key, err)
+	}
 	resp, err := s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(value))).
+		Then(clientv3.OpPut(key, string(value), putOpts...)).
 		Commit()
 	if err != nil {
 		return 0, fmt.Errorf("create %s: %w", key, mapError(err))
@@ -80,9 +86,13 @@ func (s *Store) Get(ctx context.Context, key string) (storage.KeyValue, error) {
 // An expectedRevision of 0 updates unconditionally, but the key must exist.
 func (s *Store) Update(ctx context.Context, key string, value []byte, expectedRevision int64) (int64, error) {
 	defer s.metrics.observe("update", key, time.Now())
+	putOpts, err := s.putOptions(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("update %s: %w", key, err)
+	}
 	resp, err := s.client.Txn(ctx).
 		If(revisionIs(key, expectedRevision)).
-		Then(clientv3.OpPut(key, string(value))).
+		Then(clientv3.OpPut(key, string(value), putOpts...)).
 		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
 		Commit()
 	if err != nil {

@@ -2,6 +2,8 @@
 package core
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiffhq/skiff/internal/apiserver/registry"
@@ -12,6 +14,8 @@ type Deps struct {
 	// ServiceIPs allocates cluster IPs; NodePorts allocates node ports.
 	ServiceIPs registry.Allocator
 	NodePorts  registry.Allocator
+	// EventTTL is how long events live after their last update.
+	EventTTL time.Duration
 }
 
 // Resources lists the core/v1 resources in discovery order.
@@ -19,7 +23,7 @@ func Resources(d Deps) []*registry.Resource {
 	return []*registry.Resource{
 		ConfigMaps(),
 		Endpoints(),
-		Events(),
+		Events(d.EventTTL),
 		LimitRanges(),
 		Namespaces(),
 		Nodes(),

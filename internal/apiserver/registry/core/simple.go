@@ -84,30 +84,37 @@ func Endpoints() *registry.Resource {
 	}, registry.Strategy[*corev1.Endpoints]{})
 }
 
-// Events is core/v1 events.
-func Events() *registry.Resource {
+// EventsStoragePrefix is where both events APIs keep events.
+const EventsStoragePrefix = "/registry/core/events/"
+
+// Events is core/v1 events; they expire ttl after their last update.
+func Events(ttl time.Duration) *registry.Resource {
 	return registry.Define(registry.Resource{
 		GVR: gvr("events"), Kind: "Event", SingularName: "event", Namespaced: true,
-		ShortNames: []string{"ev"}, AllowCreateOnUpdate: true,
+		ShortNames: []string{"ev"}, AllowCreateOnUpdate: true, TTL: ttl, StoragePrefix: EventsStoragePrefix,
 		New:     func() runtime.Object { return &corev1.Event{} },
 		NewList: func() runtime.Object { return &corev1.EventList{} },
 	}, registry.Strategy[*corev1.Event]{
-		FieldSet: func(e *corev1.Event) fields.Set {
-			return fields.Set{
-				"involvedObject.kind":            e.InvolvedObject.Kind,
-				"involvedObject.namespace":       e.InvolvedObject.Namespace,
-				"involvedObject.name":            e.InvolvedObject.Name,
-				"involvedObject.uid":             string(e.InvolvedObject.UID),
-				"involvedObject.apiVersion":      e.InvolvedObject.APIVersion,
-				"involvedObject.resourceVersion": e.InvolvedObject.ResourceVersion,
-				"involvedObject.fieldPath":       e.InvolvedObject.FieldPath,
-				"reason":                         e.Reason,
-				"reportingComponent":             e.ReportingController,
-				"source":                         e.Source.Component,
-				"type":                           e.Type,
-			}
-		},
+		FieldSet: EventFields,
+		Table:    eventTable,
 	})
+}
+
+// EventFields are the field-selector fields of an event.
+func EventFields(e *corev1.Event) fields.Set {
+	return fields.Set{
+		"involvedObject.kind":            e.InvolvedObject.Kind,
+		"involvedObject.namespace":       e.InvolvedObject.Namespace,
+		"involvedObject.name":            e.InvolvedObject.Name,
+		"involvedObject.uid":             string(e.InvolvedObject.UID),
+		"involvedObject.apiVersion":      e.InvolvedObject.APIVersion,
+		"involvedObject.resourceVersion": e.InvolvedObject.ResourceVersion,
+		"involvedObject.fieldPath":       e.InvolvedObject.FieldPath,
+		"reason":                         e.Reason,
+		"reportingComponent":             e.ReportingController,
+		"source":                         e.Source.Component,
+		"type":                           e.Type,
+	}
 }
 
 // LimitRanges is core/v1 limitranges.
