@@ -70,7 +70,7 @@ func DefaultOptions() Options {
 		DataDir: ".skiff", BindAddress: "0.0.0.0", HTTPSPort: 6443,
 		EtcdCompactionInterval: 5 * time.Minute,
 		ServiceCIDR:            "10.96.0.0/16", NodePortRange: "30000-32767",
-		EventTTL:               time.Hour,
+		EventTTL: time.Hour,
 	}
 }
 

@@ -47,12 +47,12 @@ func skipShort(b *testing.B) {
 // BenchmarkServerStartup measures one op as the time from exec of
 // `skiff server` on an empty data dir until GET /readyz answers 200,
 // polling every 5ms. It also reports the process's resident memory 2s
-// after ready (idle-RSS-MiB) and its peak so far (idle-HWM-MiB).
+// after ready (idle-RSS-MiB).
 func BenchmarkServerStartup(b *testing.B) {
 	skipShort(b)
 	bin := skiffBinary(b)
 	var toReady time.Duration
-	var rss, hwm float64
+	var rss float64
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
@@ -82,21 +82,18 @@ func BenchmarkServerStartup(b *testing.B) {
 		}
 		toReady += elapsed
 		time.Sleep(idleSettle)
-		r, err1 := p.rssMiB()
-		h, err2 := procStatusMiB(p.cmd.Process.Pid, "VmHWM")
+		r, rssErr := p.rssMiB()
 		if err := p.stop(); err != nil {
 			b.Fatal(err)
 		}
-		if err1 != nil || err2 != nil {
-			b.Fatalf("read memory: %v %v", err1, err2)
+		if rssErr != nil {
+			b.Fatal(rssErr)
 		}
 		rss += r
-		hwm += h
 	}
 	n := float64(b.N)
 	b.ReportMetric(ms(toReady)/n, "ms-to-ready")
 	b.ReportMetric(rss/n, "idle-RSS-MiB")
-	b.ReportMetric(hwm/n, "idle-HWM-MiB")
 }
 
 // BenchmarkCreateConfigMaps measures one op as creating 10,000 ConfigMaps

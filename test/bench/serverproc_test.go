@@ -99,7 +99,7 @@ func freePort() (int, error) {
 }
 
 // startServer execs `skiff server` on dataDir and port and returns at once;
-// the server's log goes to dataDir/../<port>.log.
+// the server's log goes to server-<port>.log next to dataDir.
 func startServer(bin, dataDir string, port int) (*serverProcess, error) {
 	log, err := os.Create(filepath.Join(filepath.Dir(dataDir), "server-"+strconv.Itoa(port)+".log"))
 	if err != nil {
@@ -154,8 +154,9 @@ func (p *serverProcess) waitReady(ctx context.Context, c *http.Client, interval 
 	}
 }
 
-// start starts a server on a fresh data dir, waits until it is ready and
-// returns it with an admin client config; the server stops when b ends.
+// startReadyServer starts a server on a fresh data dir, waits until it is
+// ready and returns it with an admin client config; the server stops when b
+// ends.
 func startReadyServer(b *testing.B) (*serverProcess, *rest.Config) {
 	b.Helper()
 	port, err := freePort()
