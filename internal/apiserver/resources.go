@@ -5,6 +5,8 @@ import (
 	"github.com/skiffhq/skiff/internal/apiserver/registry/admissionregistration"
 	"github.com/skiffhq/skiff/internal/apiserver/registry/apiextensions"
 	"github.com/skiffhq/skiff/internal/apiserver/registry/apps"
+	"github.com/skiffhq/skiff/internal/apiserver/registry/authentication"
+	"github.com/skiffhq/skiff/internal/apiserver/registry/authorization"
 	"github.com/skiffhq/skiff/internal/apiserver/registry/autoscaling"
 	"github.com/skiffhq/skiff/internal/apiserver/registry/batch"
 	"github.com/skiffhq/skiff/internal/apiserver/registry/certificates"
@@ -28,6 +30,8 @@ func BuiltinResources(deps core.Deps) []*registry.Resource {
 		core.Resources(deps),
 		apps.Resources(),
 		events.Resources(deps.EventTTL),
+		authentication.Resources(),
+		authorization.Resources(deps.Authorizer),
 		autoscaling.Resources(),
 		batch.Resources(),
 		certificates.Resources(),

@@ -37,6 +37,15 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, h *resource
 		s.writeError(w, r, err)
 		return
 	}
+	if h.res.Review != nil {
+		out, err := h.res.Review(r.Context(), obj)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeObject(w, r, h, http.StatusCreated, out)
+		return
+	}
 	if obj, err = s.trackUpdate(r, h, "", nil, obj); err != nil {
 		s.writeError(w, r, err)
 		return

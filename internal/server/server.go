@@ -203,6 +203,7 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 		ServiceIPs: registry.NewIPAllocator(backend, "serviceips", cidr),
 		NodePorts:  registry.NewPortAllocator(backend, "servicenodeports", lo, hi),
 		EventTTL:   o.EventTTL,
+		Authorizer: auth.AllowAuthenticated{},
 	}
 	var caches []*cacher.Cacher
 	var api *apiserver.Server

@@ -60,6 +60,9 @@ type Resource struct {
 	NewList func() runtime.Object
 	// Conversion is set when the served version differs from the stored one.
 	Conversion *Conversion
+	// Review, when set, makes this a create-only resource that answers a
+	// question (access reviews) and stores nothing.
+	Review func(ctx context.Context, obj runtime.Object) (runtime.Object, error)
 
 	hooks hooks
 }

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiffhq/skiff/internal/apiserver/registry"
+	"github.com/skiffhq/skiff/internal/auth"
 )
 
 // Deps are what core strategies need from outside the registry.
@@ -16,6 +17,8 @@ type Deps struct {
 	NodePorts  registry.Allocator
 	// EventTTL is how long events live after their last update.
 	EventTTL time.Duration
+	// Authorizer answers access reviews.
+	Authorizer auth.Authorizer
 }
 
 // Resources lists the core/v1 resources in discovery order.
