@@ -87,6 +87,7 @@ func (s *Server) buildOpenAPI(d *openAPIDocs) error {
 	d.v3 = map[string][]byte{}
 	root := map[string]interface{}{}
 	allPaths := map[string]interface{}{}
+	var allRoots []string
 	for _, gv := range s.order {
 		paths, roots := s.gvPaths(gv, defs, openapi.RefPrefixV3)
 		schemas := map[string]*spec.Schema{}
@@ -108,12 +109,19 @@ func (s *Server) buildOpenAPI(d *openAPIDocs) error {
 		for p, item := range v2paths {
 			allPaths[p] = item
 		}
+		allRoots = append(allRoots, roots...)
 	}
 	var err error
 	if d.v3Root, err = json.Marshal(map[string]interface{}{"paths": root}); err != nil {
 		return err
 	}
-	return s.buildOpenAPIv2(d, info, allPaths, defs.V2())
+	// Like upstream, v2 carries only the schemas the paths reach.
+	v2 := defs.V2()
+	v2defs := map[string]*spec.Schema{}
+	for name := range openapi.Closure(v2, openapi.RefPrefixV2, allRoots...) {
+		v2defs[name] = v2[name]
+	}
+	return s.buildOpenAPIv2(d, info, allPaths, v2defs)
 }
 
 func (s *Server) buildOpenAPIv2(d *openAPIDocs, info map[string]string, paths map[string]interface{}, defs map[string]*spec.Schema) error {

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -68,7 +69,21 @@ func TestOpenAPIDocumentsDescribeTypes(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(body), `"io.k8s.api.core.v1.Pod"`) {
+	var v2 struct {
+		Definitions map[string]json.RawMessage `json:"definitions"`
+	}
+	if err := json.Unmarshal(body, &v2); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := v2.Definitions["io.k8s.api.core.v1.Pod"]; !ok {
 		t.Errorf("/openapi/v2 lacks the Pod definition")
 	}
+	// kubectl's validation fails on any reference without a definition.
+	for _, m := range refPattern.FindAllStringSubmatch(string(body), -1) {
+		if _, ok := v2.Definitions[m[1]]; !ok {
+			t.Errorf("/openapi/v2 refers to undefined %s", m[1])
+		}
+	}
 }
+
+var refPattern = regexp.MustCompile(`"\$ref":"#/definitions/([^"]+)"`)
