@@ -10,9 +10,9 @@ BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -X github.com/skiffhq/skiff/internal/version.gitCommit=$(GIT_COMMIT) \
              -X github.com/skiffhq/skiff/internal/version.buildDate=$(BUILD_DATE)
 
-# Debian packages: commands they provide, and the package names.
-RUN_PKGS  :=
-TEST_PKGS := etcd:etcd-server kubectl:kubectl
+# Debian packages: a command (or absolute path) each provides, and its name.
+RUN_PKGS  := containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins
+TEST_PKGS := $(RUN_PKGS) etcd:etcd-server kubectl:kubectl /usr/share/doc/busybox-static:busybox-static
 
 .PHONY: all build run test test-short bench deps-run deps-test vet fmt clean
 
@@ -24,7 +24,7 @@ build:
 # Install a Debian package for every missing command (needs root and apt).
 define ensure_pkgs
 	@missing=""; for pair in $(1); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	  command -v $$cmd >/dev/null 2>&1 || test -e $$cmd || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
