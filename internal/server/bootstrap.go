@@ -61,7 +61,7 @@ func bootstrap(ctx context.Context, api *apiserver.Server, o Options, port int) 
 // namespaceGetter reads namespaces for admission straight from the store.
 func namespaceGetter(api *apiserver.Server) namespacelifecycle.GetNamespace {
 	return func(ctx context.Context, name string) (*corev1.Namespace, error) {
-		obj, err := api.Store(namespacesGVR).Get(ctx, "", name)
+		obj, err := api.Store(namespacesGVR).GetCached(ctx, "", name)
 		if err != nil {
 			return nil, err
 		}

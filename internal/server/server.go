@@ -145,14 +145,15 @@ func Run(ctx context.Context, o Options) error {
 	if err := bootstrap(ctx, api, o, port); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	api.SetReady(true)
 
-	// 5. Kubeconfig for the admin.
+	// 5. Kubeconfig for the admin, then ready: whoever waits for /readyz
+	// finds the kubeconfig in place.
 	url := fmt.Sprintf("https://127.0.0.1:%d", port)
 	kc, kcPath, err := writeAdminKubeconfig(o, certs, url)
 	if err != nil {
 		return err
 	}
+	api.SetReady(true)
 	slog.Info("skiff server ready", "url", url, "kubeconfig", kcPath, "version", version.Get().GitVersion)
 	if o.Ready != nil {
 		o.Ready <- &Running{URL: url, KubeconfigPath: kcPath, Kubeconfig: kc, API: api}

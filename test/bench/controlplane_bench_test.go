@@ -1,10 +1,10 @@
-// Package bench holds the control-plane benchmarks recorded in
-// docs/benchmarks.md. They drive a real `skiff server` (built once per run
-// and started as a separate process on a fresh data dir) with client-go:
+// Package bench holds the benchmarks recorded in docs/benchmarks.md. The
+// control-plane ones in this file drive a real `skiff server` (built once per
+// run and started as a separate process on a fresh data dir) with client-go:
 //
-//	go test -run '^$' -bench . -benchtime 1x ./test/bench/
+//	go test -run '^$' -bench 'ServerStartup|CreateConfigMaps|ListConfigMaps|WatchFanout' -benchtime 1x ./test/bench/
 //
-// Times are reported, never asserted. Every benchmark skips under -short.
+// Times are reported, never asserted. They skip under -short.
 package bench
 
 import (
@@ -100,36 +100,47 @@ func BenchmarkServerStartup(b *testing.B) {
 // in a new namespace with 16 concurrent client-go clients (protobuf, no
 // client rate limit) against a fresh server, and reports throughput and
 // per-create latency percentiles. "separate-process" runs the skiff binary
-// (server-RSS-MiB is its memory after the creates); "in-process" runs the
-// server inside the benchmark process, for `go test -cpuprofile`.
+// and also reports the server's CPU time per created object (user+system,
+// from /proc; steadier than wall time on a shared machine) and its memory
+// after the creates; "in-process" runs the server inside the benchmark
+// process, for `go test -cpuprofile`.
 func BenchmarkCreateConfigMaps(b *testing.B) {
 	skipShort(b)
 	b.Run("separate-process", func(b *testing.B) {
-		benchmarkCreate(b, func(b *testing.B) (*rest.Config, func() (float64, error), func()) {
+		benchmarkCreate(b, func(b *testing.B) createTarget {
 			p, cfg := startReadyServer(b)
-			return cfg, p.rssMiB, func() { _ = p.stop() }
+			return createTarget{config: cfg, rssMiB: p.rssMiB, cpuTime: p.cpuTime, stop: func() { _ = p.stop() }}
 		})
 	})
 	b.Run("in-process", func(b *testing.B) {
-		benchmarkCreate(b, func(b *testing.B) (*rest.Config, func() (float64, error), func()) {
+		benchmarkCreate(b, func(b *testing.B) createTarget {
 			s := testserver.Start(b, nil)
-			return s.Config, nil, s.Stop
+			return createTarget{config: s.Config, stop: s.Stop}
 		})
 	})
 }
 
-// benchmarkCreate runs the create benchmark against servers from start,
-// which returns a client config, an optional server RSS reader and a stop.
-func benchmarkCreate(b *testing.B, start func(*testing.B) (*rest.Config, func() (float64, error), func())) {
+// createTarget is a started server for the create benchmark.
+type createTarget struct {
+	config *rest.Config
+	// rssMiB and cpuTime measure the server process; nil when it is not a
+	// process of its own.
+	rssMiB  func() (float64, error)
+	cpuTime func() (time.Duration, error)
+	stop    func()
+}
+
+// benchmarkCreate runs the create benchmark against servers from start.
+func benchmarkCreate(b *testing.B, start func(*testing.B) createTarget) {
 	ctx := b.Context()
 	var all []time.Duration
-	var total time.Duration
+	var total, serverCPU time.Duration
 	var rss float64
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
-		cfg, rssMiB, stop := start(b)
-		clients, err := newClients(cfg, loadClients)
+		t := start(b)
+		clients, err := newClients(t.config, loadClients)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -139,6 +150,12 @@ func benchmarkCreate(b *testing.B, start func(*testing.B) (*rest.Config, func() 
 		}
 		if err := warmUp(ctx, clients); err != nil {
 			b.Fatal(err)
+		}
+		var cpuBefore time.Duration
+		if t.cpuTime != nil {
+			if cpuBefore, err = t.cpuTime(); err != nil {
+				b.Fatal(err)
+			}
 		}
 		b.StartTimer()
 
@@ -152,19 +169,29 @@ func benchmarkCreate(b *testing.B, start func(*testing.B) (*rest.Config, func() 
 		}
 		total += elapsed
 		all = append(all, lat...)
-		if rssMiB != nil {
-			r, err := rssMiB()
+		if t.cpuTime != nil {
+			cpuAfter, err := t.cpuTime()
+			if err != nil {
+				b.Fatal(err)
+			}
+			serverCPU += cpuAfter - cpuBefore
+		}
+		if t.rssMiB != nil {
+			r, err := t.rssMiB()
 			if err != nil {
 				b.Fatal(err)
 			}
 			rss += r
 		}
-		stop()
+		t.stop()
 	}
 	slices.Sort(all)
 	b.ReportMetric(float64(len(all))/total.Seconds(), "objects/s")
 	b.ReportMetric(percentileMs(all, 0.50), "p50-ms")
 	b.ReportMetric(percentileMs(all, 0.99), "p99-ms")
+	if serverCPU > 0 {
+		b.ReportMetric(float64(serverCPU.Microseconds())/float64(len(all)), "server-CPU-us/obj")
+	}
 	if rss > 0 {
 		b.ReportMetric(rss/float64(b.N), "server-RSS-MiB")
 	}

@@ -207,6 +207,36 @@ func (p *serverProcess) rssMiB() (float64, error) {
 	return procStatusMiB(p.cmd.Process.Pid, "VmRSS")
 }
 
+// cpuTime is the user+system CPU time the server process has used so far,
+// all threads included (/proc/<pid>/stat, in USER_HZ = 100 ticks/s).
+func (p *serverProcess) cpuTime() (time.Duration, error) {
+	path := fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the parenthesised command name start at field 3 (state);
+	// utime and stime are fields 14 and 15.
+	end := bytes.LastIndexByte(data, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("parse %s: no command name", path)
+	}
+	fields := strings.Fields(string(data[end+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("parse %s: %d fields", path, len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse %s: %w", path, err)
+		}
+		ticks += n
+	}
+	const userHZ = 100
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}
+
 // procStatusMiB reads a kB field of /proc/<pid>/status in MiB.
 func procStatusMiB(pid int, field string) (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

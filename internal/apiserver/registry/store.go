@@ -58,6 +58,18 @@ func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error
 	return s.decodeKV(kv.Value, kv.Revision)
 }
 
+// GetCached returns one object from the watch cache when the storage has
+// one (any recent version is fine), falling back to a consistent read when
+// the cache does not have it yet. Admission uses it on hot paths.
+func (s *Store) GetCached(ctx context.Context, ns, name string) (runtime.Object, error) {
+	key := s.Key(ns, name)
+	page, err := s.storage.List(ctx, key, storage.ListOptions{Match: storage.MatchNotOlderThan})
+	if err == nil && len(page.Items) == 1 && page.Items[0].Key == key {
+		return s.decodeKV(page.Items[0].Value, page.Items[0].Revision)
+	}
+	return s.Get(ctx, ns, name)
+}
+
 // CreateOptions tune Create.
 type CreateOptions struct {
 	DryRun bool
