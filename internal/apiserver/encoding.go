@@ -25,8 +25,10 @@ const (
 type outputFormat struct {
 	MediaType string
 	// As is "", "Table", "PartialObjectMetadata" or "PartialObjectMetadataList".
-	As     string
-	Pretty bool
+	As string
+	// AsVersion is the meta.k8s.io version of As ("v1" or "v1beta1").
+	AsVersion string
+	Pretty    bool
 }
 
 // contentType is the Content-Type header for the format.
@@ -34,7 +36,7 @@ func (f outputFormat) contentType() string {
 	if f.As == "" {
 		return f.MediaType
 	}
-	return f.MediaType + ";as=" + f.As + ";g=meta.k8s.io;v=v1"
+	return f.MediaType + ";as=" + f.As + ";g=meta.k8s.io;v=" + f.AsVersion
 }
 
 // serializers holds the encoders and decoders of built-in types.
@@ -90,7 +92,10 @@ func negotiate(r *http.Request) (outputFormat, error) {
 			}
 			switch as {
 			case "Table", "PartialObjectMetadata", "PartialObjectMetadataList":
-				f.As = as
+				if as == "Table" && f.MediaType == mediaProtobuf {
+					continue // tables are JSON or YAML only
+				}
+				f.As, f.AsVersion = as, params["v"]
 			default:
 				continue
 			}

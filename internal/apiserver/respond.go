@@ -131,10 +131,15 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, h *resource
 // partial metadata; the result has its kind set.
 func (s *Server) transform(r *http.Request, h *resourceHandler, f outputFormat, obj runtime.Object) (runtime.Object, error) {
 	switch f.As {
-	case "Table":
-		return s.toTable(r, h, obj)
-	case "PartialObjectMetadata", "PartialObjectMetadataList":
-		return toPartialMetadata(obj)
+	case "Table", "PartialObjectMetadata", "PartialObjectMetadataList":
+		out, err := s.toMeta(r, h, f, obj)
+		if err != nil {
+			return nil, err
+		}
+		gvk := out.GetObjectKind().GroupVersionKind()
+		gvk.Version = f.AsVersion
+		out.GetObjectKind().SetGroupVersionKind(gvk)
+		return out, nil
 	}
 	if _, isStatus := obj.(*metav1.Status); isStatus {
 		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "Status"})
@@ -152,8 +157,21 @@ func (s *Server) transform(r *http.Request, h *resourceHandler, f outputFormat, 
 	return obj, nil
 }
 
+// toMeta renders obj as a meta.k8s.io Table or partial metadata.
+func (s *Server) toMeta(r *http.Request, h *resourceHandler, f outputFormat, obj runtime.Object) (runtime.Object, error) {
+	if f.As == "Table" {
+		return s.toTable(r, h, obj)
+	}
+	return toPartialMetadata(obj)
+}
+
 func (s *Server) toTable(r *http.Request, h *resourceHandler, obj runtime.Object) (runtime.Object, error) {
 	include := metav1.IncludeObjectPolicy(r.URL.Query().Get("includeObject"))
+	switch include {
+	case "", metav1.IncludeNone, metav1.IncludeMetadata, metav1.IncludeObject:
+	default:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("unrecognized includeObject value: %q", include))
+	}
 	var items []runtime.Object
 	var listMeta metav1.ListMeta
 	if meta.IsListType(obj) {

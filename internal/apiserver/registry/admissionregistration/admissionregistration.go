@@ -20,16 +20,20 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		registry.Plain(gvr("mutatingwebhookconfigurations"), "MutatingWebhookConfiguration", false,
 			func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
-			func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfigurationList{} }, cat),
+			func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfigurationList{} }, cat).
+			WithTable(webhooksTable[*admissionregistrationv1.MutatingWebhookConfiguration](mutatingWebhooks)),
 		registry.Plain(gvr("validatingadmissionpolicies"), "ValidatingAdmissionPolicy", false,
 			func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicy{} },
 			func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyList{} },
-			func(r *registry.Resource) { cat(r); r.HasStatus, r.TracksGeneration = true, true }),
+			func(r *registry.Resource) { cat(r); r.HasStatus, r.TracksGeneration = true, true }).
+			WithTable(validatingAdmissionPolicyTable),
 		registry.Plain(gvr("validatingadmissionpolicybindings"), "ValidatingAdmissionPolicyBinding", false,
 			func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{} },
-			func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{} }, cat),
+			func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{} }, cat).
+			WithTable(validatingAdmissionPolicyBindingTable),
 		registry.Plain(gvr("validatingwebhookconfigurations"), "ValidatingWebhookConfiguration", false,
 			func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfiguration{} },
-			func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfigurationList{} }, cat),
+			func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfigurationList{} }, cat).
+			WithTable(webhooksTable[*admissionregistrationv1.ValidatingWebhookConfiguration](validatingWebhooks)),
 	}
 }

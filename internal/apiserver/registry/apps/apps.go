@@ -3,10 +3,13 @@ package apps
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -24,11 +27,18 @@ func gvr(resource string) schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: resource}
 }
 
-var ageColumn = metav1.TableColumnDefinition{Name: "Age", Type: "string",
-	Description: "CreationTimestamp is a timestamp representing the server time when this object was created."}
+var (
+	containersColumn = metav1.TableColumnDefinition{Name: "Containers", Type: "string", Priority: 1,
+		Description: "Names of each container in the template."}
+	imagesColumn = metav1.TableColumnDefinition{Name: "Images", Type: "string", Priority: 1,
+		Description: "Images referenced by each container in the template."}
+	deploymentStatusDocs = appsv1.DeploymentStatus{}.SwaggerDoc()
+	replicaSetStatusDocs = appsv1.ReplicaSetStatus{}.SwaggerDoc()
+	daemonSetStatusDocs  = appsv1.DaemonSetStatus{}.SwaggerDoc()
+)
 
-func column(name, desc string, priority int32) metav1.TableColumnDefinition {
-	return metav1.TableColumnDefinition{Name: name, Type: "string", Description: desc, Priority: priority}
+func selectorColumn(doc string) metav1.TableColumnDefinition {
+	return metav1.TableColumnDefinition{Name: "Selector", Type: "string", Priority: 1, Description: doc}
 }
 
 // Deployments is apps/v1 deployments.
@@ -43,28 +53,31 @@ func Deployments() *registry.Resource {
 		Default:        defaults.Deployment,
 		Validate:       validation.ValidateDeployment,
 		ValidateUpdate: validation.ValidateDeploymentUpdate,
-		Table: &registry.TableDef{
-			Columns: []metav1.TableColumnDefinition{
-				column("Ready", "Number of the pod with ready state", 0),
-				{Name: "Up-to-date", Type: "integer", Description: "Total number of non-terminated pods targeted by this deployment that have the desired template spec."},
-				{Name: "Available", Type: "integer", Description: "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."},
-				ageColumn,
-				column("Containers", "Names of each container in the template.", 1),
-				column("Images", "Images referenced by each container in the template.", 1),
-				column("Selector", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.", 1),
-			},
-			Cells: func(obj runtime.Object, now time.Time) []interface{} {
-				d := obj.(*appsv1.Deployment)
-				names, images := containers(&d.Spec.Template)
-				return []interface{}{
-					fmt.Sprintf("%d/%d", d.Status.ReadyReplicas, replicas(d.Spec.Replicas)),
-					int64(d.Status.UpdatedReplicas), int64(d.Status.AvailableReplicas),
-					registry.Age(d.CreationTimestamp, now), names, images, selector(d.Spec.Selector),
-				}
-			},
-		},
+		Table:          deploymentTable,
 	})
 }
+
+var deploymentTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Ready", Type: "string", Description: "Number of the pod with ready state"},
+	{Name: "Up-to-date", Type: "string", Description: deploymentStatusDocs["updatedReplicas"]},
+	{Name: "Available", Type: "string", Description: deploymentStatusDocs["availableReplicas"]},
+	registry.AgeColumn,
+	containersColumn,
+	imagesColumn,
+	selectorColumn(appsv1.DeploymentSpec{}.SwaggerDoc()["selector"]),
+}, func(d *appsv1.Deployment, now time.Time) []interface{} {
+	names, images := registry.ContainerCells(d.Spec.Template.Spec.Containers)
+	// A deployment's selector prints empty rather than <none>.
+	sel := "<invalid>"
+	if s, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err == nil {
+		sel = s.String()
+	}
+	return []interface{}{
+		fmt.Sprintf("%d/%d", d.Status.ReadyReplicas, replicas(d.Spec.Replicas)),
+		int64(d.Status.UpdatedReplicas), int64(d.Status.AvailableReplicas),
+		registry.Age(d.CreationTimestamp, now), names, images, sel,
+	}
+})
 
 // ReplicaSets is apps/v1 replicasets.
 func ReplicaSets() *registry.Resource {
@@ -78,27 +91,25 @@ func ReplicaSets() *registry.Resource {
 		Default:        defaults.ReplicaSet,
 		Validate:       validation.ValidateReplicaSet,
 		ValidateUpdate: validation.ValidateReplicaSetUpdate,
-		Table: &registry.TableDef{
-			Columns: []metav1.TableColumnDefinition{
-				{Name: "Desired", Type: "integer", Description: "Replicas is the number of desired replicas."},
-				{Name: "Current", Type: "integer", Description: "Replicas is the most recently observed number of replicas."},
-				{Name: "Ready", Type: "integer", Description: "The number of ready replicas for this replica set."},
-				ageColumn,
-				column("Containers", "Names of each container in the template.", 1),
-				column("Images", "Images referenced by each container in the template.", 1),
-				column("Selector", "Selector is a label query over pods that should match the replica count.", 1),
-			},
-			Cells: func(obj runtime.Object, now time.Time) []interface{} {
-				rs := obj.(*appsv1.ReplicaSet)
-				names, images := containers(&rs.Spec.Template)
-				return []interface{}{
-					int64(replicas(rs.Spec.Replicas)), int64(rs.Status.Replicas), int64(rs.Status.ReadyReplicas),
-					registry.Age(rs.CreationTimestamp, now), names, images, selector(rs.Spec.Selector),
-				}
-			},
-		},
+		Table:          replicaSetTable,
 	})
 }
+
+var replicaSetTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Desired", Type: "integer", Description: appsv1.ReplicaSetSpec{}.SwaggerDoc()["replicas"]},
+	{Name: "Current", Type: "integer", Description: replicaSetStatusDocs["replicas"]},
+	{Name: "Ready", Type: "integer", Description: replicaSetStatusDocs["readyReplicas"]},
+	registry.AgeColumn,
+	containersColumn,
+	imagesColumn,
+	selectorColumn(appsv1.ReplicaSetSpec{}.SwaggerDoc()["selector"]),
+}, func(rs *appsv1.ReplicaSet, now time.Time) []interface{} {
+	names, images := registry.ContainerCells(rs.Spec.Template.Spec.Containers)
+	return []interface{}{
+		int64(replicas(rs.Spec.Replicas)), int64(rs.Status.Replicas), int64(rs.Status.ReadyReplicas),
+		registry.Age(rs.CreationTimestamp, now), names, images, metav1.FormatLabelSelector(rs.Spec.Selector),
+	}
+})
 
 // StatefulSets is apps/v1 statefulsets.
 func StatefulSets() *registry.Resource {
@@ -112,24 +123,22 @@ func StatefulSets() *registry.Resource {
 		Default:        defaults.StatefulSet,
 		Validate:       validation.ValidateStatefulSet,
 		ValidateUpdate: validation.ValidateStatefulSetUpdate,
-		Table: &registry.TableDef{
-			Columns: []metav1.TableColumnDefinition{
-				column("Ready", "Number of the pod with ready state", 0),
-				ageColumn,
-				column("Containers", "Names of each container in the template.", 1),
-				column("Images", "Images referenced by each container in the template.", 1),
-			},
-			Cells: func(obj runtime.Object, now time.Time) []interface{} {
-				s := obj.(*appsv1.StatefulSet)
-				names, images := containers(&s.Spec.Template)
-				return []interface{}{
-					fmt.Sprintf("%d/%d", s.Status.ReadyReplicas, replicas(s.Spec.Replicas)),
-					registry.Age(s.CreationTimestamp, now), names, images,
-				}
-			},
-		},
+		Table:          statefulSetTable,
 	})
 }
+
+var statefulSetTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Ready", Type: "string", Description: "Number of the pod with ready state"},
+	registry.AgeColumn,
+	containersColumn,
+	imagesColumn,
+}, func(s *appsv1.StatefulSet, now time.Time) []interface{} {
+	names, images := registry.ContainerCells(s.Spec.Template.Spec.Containers)
+	return []interface{}{
+		fmt.Sprintf("%d/%d", s.Status.ReadyReplicas, replicas(s.Spec.Replicas)),
+		registry.Age(s.CreationTimestamp, now), names, images,
+	}
+})
 
 // DaemonSets is apps/v1 daemonsets.
 func DaemonSets() *registry.Resource {
@@ -143,31 +152,30 @@ func DaemonSets() *registry.Resource {
 		Default:        defaults.DaemonSet,
 		Validate:       validation.ValidateDaemonSet,
 		ValidateUpdate: validation.ValidateDaemonSetUpdate,
-		Table: &registry.TableDef{
-			Columns: []metav1.TableColumnDefinition{
-				{Name: "Desired", Type: "integer", Description: "The total number of nodes that should be running the daemon pod."},
-				{Name: "Current", Type: "integer", Description: "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod."},
-				{Name: "Ready", Type: "integer", Description: "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."},
-				{Name: "Up-to-date", Type: "integer", Description: "The total number of nodes that are running updated daemon pod"},
-				{Name: "Available", Type: "integer", Description: "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available."},
-				column("Node Selector", "NodeSelector is a selector which must be true for the pod to fit on a node.", 0),
-				ageColumn,
-				column("Containers", "Names of each container in the template.", 1),
-				column("Images", "Images referenced by each container in the template.", 1),
-				column("Selector", "A label query over pods that are managed by the daemon set.", 1),
-			},
-			Cells: func(obj runtime.Object, now time.Time) []interface{} {
-				d := obj.(*appsv1.DaemonSet)
-				names, images := containers(&d.Spec.Template)
-				return []interface{}{
-					int64(d.Status.DesiredNumberScheduled), int64(d.Status.CurrentNumberScheduled), int64(d.Status.NumberReady),
-					int64(d.Status.UpdatedNumberScheduled), int64(d.Status.NumberAvailable), mapString(d.Spec.Template.Spec.NodeSelector),
-					registry.Age(d.CreationTimestamp, now), names, images, selector(d.Spec.Selector),
-				}
-			},
-		},
+		Table:          daemonSetTable,
 	})
 }
+
+var daemonSetTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Desired", Type: "integer", Description: daemonSetStatusDocs["desiredNumberScheduled"]},
+	{Name: "Current", Type: "integer", Description: daemonSetStatusDocs["currentNumberScheduled"]},
+	{Name: "Ready", Type: "integer", Description: daemonSetStatusDocs["numberReady"]},
+	{Name: "Up-to-date", Type: "integer", Description: daemonSetStatusDocs["updatedNumberScheduled"]},
+	{Name: "Available", Type: "integer", Description: daemonSetStatusDocs["numberAvailable"]},
+	{Name: "Node Selector", Type: "string", Description: corev1.PodSpec{}.SwaggerDoc()["nodeSelector"]},
+	registry.AgeColumn,
+	containersColumn,
+	imagesColumn,
+	selectorColumn(appsv1.DaemonSetSpec{}.SwaggerDoc()["selector"]),
+}, func(d *appsv1.DaemonSet, now time.Time) []interface{} {
+	names, images := registry.ContainerCells(d.Spec.Template.Spec.Containers)
+	return []interface{}{
+		int64(d.Status.DesiredNumberScheduled), int64(d.Status.CurrentNumberScheduled), int64(d.Status.NumberReady),
+		int64(d.Status.UpdatedNumberScheduled), int64(d.Status.NumberAvailable),
+		labels.FormatLabels(d.Spec.Template.Spec.NodeSelector),
+		registry.Age(d.CreationTimestamp, now), names, images, metav1.FormatLabelSelector(d.Spec.Selector),
+	}
+})
 
 // ControllerRevisions is apps/v1 controllerrevisions.
 func ControllerRevisions() *registry.Resource {
@@ -175,5 +183,31 @@ func ControllerRevisions() *registry.Resource {
 		GVR: gvr("controllerrevisions"), Kind: "ControllerRevision", SingularName: "controllerrevision", Namespaced: true,
 		New:     func() runtime.Object { return &appsv1.ControllerRevision{} },
 		NewList: func() runtime.Object { return &appsv1.ControllerRevisionList{} },
-	}, registry.Strategy[*appsv1.ControllerRevision]{})
+	}, registry.Strategy[*appsv1.ControllerRevision]{Table: controllerRevisionTable})
+}
+
+// controllerRevisionTable names the owning controller as kind.group/name
+// (e.g. daemonset.apps/fluentd).
+var controllerRevisionTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Controller", Type: "string", Description: "Controller of the object"},
+	{Name: "Revision", Type: "string", Description: appsv1.ControllerRevision{}.SwaggerDoc()["revision"]},
+	registry.AgeColumn,
+}, func(cr *appsv1.ControllerRevision, now time.Time) []interface{} {
+	controller := "<none>"
+	if ref := metav1.GetControllerOf(cr); ref != nil {
+		controller = ref.Name
+		if gv, err := schema.ParseGroupVersion(ref.APIVersion); err == nil {
+			if gk := gv.WithKind(ref.Kind).GroupKind(); !gk.Empty() {
+				controller = strings.ToLower(gk.String()) + "/" + ref.Name
+			}
+		}
+	}
+	return []interface{}{controller, cr.Revision, registry.Age(cr.CreationTimestamp, now)}
+})
+
+func replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
 }

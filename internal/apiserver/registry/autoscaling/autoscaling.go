@@ -20,7 +20,7 @@ func Resources() []*registry.Resource {
 	newV2 := func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }
 	newV2List := func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscalerList{} }
 	v2 := registry.Plain(schema.GroupVersionResource{Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers"},
-		"HorizontalPodAutoscaler", true, newV2, newV2List, edit)
+		"HorizontalPodAutoscaler", true, newV2, newV2List, edit).WithTable(hpaTable)
 	v1 := registry.Plain(schema.GroupVersionResource{Group: "autoscaling", Version: "v1", Resource: "horizontalpodautoscalers"},
 		"HorizontalPodAutoscaler", true, newV2, newV2List, func(r *registry.Resource) {
 			edit(r)
@@ -35,6 +35,6 @@ func Resources() []*registry.Resource {
 					return v2ToV1(o.(*autoscalingv2.HorizontalPodAutoscaler))
 				},
 			}
-		})
+		}).WithTable(hpaTable)
 	return []*registry.Resource{v2, v1}
 }

@@ -3,10 +3,10 @@ package batch
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,8 +25,14 @@ func gvr(r string) schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: r}
 }
 
-var ageColumn = metav1.TableColumnDefinition{Name: "Age", Type: "string",
-	Description: "CreationTimestamp is a timestamp representing the server time when this object was created."}
+var (
+	containersColumn = metav1.TableColumnDefinition{Name: "Containers", Type: "string", Priority: 1,
+		Description: "Names of each container in the template."}
+	imagesColumn = metav1.TableColumnDefinition{Name: "Images", Type: "string", Priority: 1,
+		Description: "Images referenced by each container in the template."}
+	selectorColumn = metav1.TableColumnDefinition{Name: "Selector", Type: "string", Priority: 1,
+		Description: batchv1.JobSpec{}.SwaggerDoc()["selector"]}
+)
 
 // Jobs is batch/v1 jobs.
 func Jobs() *registry.Resource {
@@ -42,69 +48,73 @@ func Jobs() *registry.Resource {
 		FieldSet: func(j *batchv1.Job) fields.Set {
 			return fields.Set{"status.successful": fmt.Sprint(j.Status.Succeeded)}
 		},
-		Table: &registry.TableDef{
-			Columns: []metav1.TableColumnDefinition{
-				{Name: "Status", Type: "string", Description: "Status of the job."},
-				{Name: "Completions", Type: "string", Description: "The desired number of successfully finished pods the job should be run with."},
-				{Name: "Duration", Type: "string", Description: "Time required to complete the job."},
-				ageColumn,
-				{Name: "Containers", Type: "string", Priority: 1, Description: "Names of each container in the template."},
-				{Name: "Images", Type: "string", Priority: 1, Description: "Images referenced by each container in the template."},
-				{Name: "Selector", Type: "string", Priority: 1, Description: "A label query over pods that should match the pod count."},
-			},
-			Cells: jobCells,
-		},
+		Table: jobTable,
 	})
 }
 
-func jobCells(obj runtime.Object, now time.Time) []interface{} {
-	j := obj.(*batchv1.Job)
-	completions := fmt.Sprintf("%d/1 of %d", j.Status.Succeeded, ptrOr(j.Spec.Parallelism, 1))
+var jobTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Status", Type: "string", Description: "Status of the job."},
+	{Name: "Completions", Type: "string", Description: batchv1.JobStatus{}.SwaggerDoc()["succeeded"]},
+	{Name: "Duration", Type: "string", Description: "Time required to complete the job."},
+	registry.AgeColumn,
+	containersColumn,
+	imagesColumn,
+	selectorColumn,
+}, func(j *batchv1.Job, now time.Time) []interface{} {
+	names, images := registry.ContainerCells(j.Spec.Template.Spec.Containers)
+	return []interface{}{jobStatus(j), jobCompletions(j), jobDuration(j, now), registry.Age(j.CreationTimestamp, now),
+		names, images, metav1.FormatLabelSelector(j.Spec.Selector)}
+})
+
+// jobCompletions is the COMPLETIONS cell: succeeded/completions, or for a
+// work-queue job (no completions) succeeded/1, "of N" when N pods run at once.
+func jobCompletions(j *batchv1.Job) string {
 	if j.Spec.Completions != nil {
-		completions = fmt.Sprintf("%d/%d", j.Status.Succeeded, *j.Spec.Completions)
+		return fmt.Sprintf("%d/%d", j.Status.Succeeded, *j.Spec.Completions)
 	}
-	dur := ""
-	switch {
-	case j.Status.StartTime == nil:
-	case j.Status.CompletionTime == nil:
-		dur = duration.HumanDuration(now.Sub(j.Status.StartTime.Time))
-	default:
-		dur = duration.HumanDuration(j.Status.CompletionTime.Sub(j.Status.StartTime.Time))
+	if p := ptrOr(j.Spec.Parallelism, 0); p > 1 {
+		return fmt.Sprintf("%d/1 of %d", j.Status.Succeeded, p)
 	}
-	var names, images []string
-	for _, c := range j.Spec.Template.Spec.Containers {
-		names, images = append(names, c.Name), append(images, c.Image)
-	}
-	sel := "<none>"
-	if s, err := metav1.LabelSelectorAsSelector(j.Spec.Selector); err == nil && !s.Empty() {
-		sel = s.String()
-	}
-	return []interface{}{jobStatus(j), completions, dur, registry.Age(j.CreationTimestamp, now),
-		strings.Join(names, ","), strings.Join(images, ","), sel}
+	return fmt.Sprintf("%d/1", j.Status.Succeeded)
 }
 
-func jobStatus(j *batchv1.Job) string {
-	for _, c := range j.Status.Conditions {
-		if c.Status != "True" {
-			continue
-		}
-		switch c.Type {
-		case batchv1.JobComplete:
-			return "Complete"
-		case batchv1.JobFailed:
-			return "Failed"
-		case batchv1.JobSuspended:
-			return "Suspended"
-		case batchv1.JobFailureTarget:
-			return "FailureTarget"
-		case batchv1.JobSuccessCriteriaMet:
-			return "SuccessCriteriaMet"
-		}
+// jobDuration is how long the job ran (so far), empty before it started.
+func jobDuration(j *batchv1.Job, now time.Time) string {
+	switch {
+	case j.Status.StartTime == nil:
+		return ""
+	case j.Status.CompletionTime == nil:
+		return duration.HumanDuration(now.Sub(j.Status.StartTime.Time))
 	}
-	if j.DeletionTimestamp != nil {
+	return duration.HumanDuration(j.Status.CompletionTime.Sub(j.Status.StartTime.Time))
+}
+
+// jobStatus is the STATUS cell, from the first condition that applies in
+// the order Complete, Failed, (being deleted), Suspended, FailureTarget.
+func jobStatus(j *batchv1.Job) string {
+	switch {
+	case jobCondition(j, batchv1.JobComplete):
+		return "Complete"
+	case jobCondition(j, batchv1.JobFailed):
+		return "Failed"
+	case j.DeletionTimestamp != nil:
 		return "Terminating"
+	case jobCondition(j, batchv1.JobSuspended):
+		return "Suspended"
+	case jobCondition(j, batchv1.JobFailureTarget):
+		return "FailureTarget"
 	}
 	return "Running"
+}
+
+// jobCondition reports whether the job's first condition of type t is True.
+func jobCondition(j *batchv1.Job, t batchv1.JobConditionType) bool {
+	for _, c := range j.Status.Conditions {
+		if c.Type == t {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func ptrOr(p *int32, d int32) int32 {
@@ -125,27 +135,35 @@ func CronJobs() *registry.Resource {
 		Default:        defaults.CronJob,
 		Validate:       validation.ValidateCronJob,
 		ValidateUpdate: validation.ValidateCronJobUpdate,
-		Table: &registry.TableDef{
-			Columns: []metav1.TableColumnDefinition{
-				{Name: "Schedule", Type: "string", Description: "The schedule in Cron format."},
-				{Name: "Timezone", Type: "string", Description: "The time zone name for the given schedule."},
-				{Name: "Suspend", Type: "boolean", Description: "This flag tells the controller to suspend subsequent executions."},
-				{Name: "Active", Type: "integer", Description: "A list of pointers to currently running jobs."},
-				{Name: "Last Schedule", Type: "string", Description: "Information when was the last time the job was successfully scheduled."},
-				ageColumn,
-			},
-			Cells: func(obj runtime.Object, now time.Time) []interface{} {
-				c := obj.(*batchv1.CronJob)
-				tz, last := "<none>", "<none>"
-				if c.Spec.TimeZone != nil {
-					tz = *c.Spec.TimeZone
-				}
-				if c.Status.LastScheduleTime != nil {
-					last = registry.Age(*c.Status.LastScheduleTime, now)
-				}
-				return []interface{}{c.Spec.Schedule, tz, c.Spec.Suspend != nil && *c.Spec.Suspend,
-					int64(len(c.Status.Active)), last, registry.Age(c.CreationTimestamp, now)}
-			},
-		},
+		Table:          cronJobTable,
 	})
 }
+
+var (
+	cronJobSpecDocs   = batchv1.CronJobSpec{}.SwaggerDoc()
+	cronJobStatusDocs = batchv1.CronJobStatus{}.SwaggerDoc()
+)
+
+var cronJobTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Schedule", Type: "string", Description: cronJobSpecDocs["schedule"]},
+	{Name: "Timezone", Type: "string", Description: cronJobSpecDocs["timeZone"]},
+	{Name: "Suspend", Type: "boolean", Description: cronJobSpecDocs["suspend"]},
+	{Name: "Active", Type: "integer", Description: cronJobStatusDocs["active"]},
+	{Name: "Last Schedule", Type: "string", Description: cronJobStatusDocs["lastScheduleTime"]},
+	registry.AgeColumn,
+	containersColumn,
+	imagesColumn,
+	selectorColumn,
+}, func(c *batchv1.CronJob, now time.Time) []interface{} {
+	tz, last := "<none>", "<none>"
+	if c.Spec.TimeZone != nil {
+		tz = *c.Spec.TimeZone
+	}
+	if c.Status.LastScheduleTime != nil {
+		last = registry.Age(*c.Status.LastScheduleTime, now)
+	}
+	tmpl := &c.Spec.JobTemplate.Spec
+	names, images := registry.ContainerCells(tmpl.Template.Spec.Containers)
+	return []interface{}{c.Spec.Schedule, tz, registry.BoolPtrCell(c.Spec.Suspend), int64(len(c.Status.Active)), last,
+		registry.Age(c.CreationTimestamp, now), names, images, metav1.FormatLabelSelector(tmpl.Selector)}
+})

@@ -2,12 +2,15 @@
 package certificates
 
 import (
+	"context"
+
 	certificatesv1 "k8s.io/api/certificates/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiffhq/skiff/internal/apiserver/registry"
+	"github.com/skiffhq/skiff/internal/auth"
 )
 
 // Resources lists the certificates.k8s.io/v1 resources.
@@ -20,6 +23,15 @@ func Resources() []*registry.Resource {
 			New:     func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} },
 			NewList: func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
 		}, registry.Strategy[*certificatesv1.CertificateSigningRequest]{
+			// The requester is whoever creates the request, not what it says.
+			PrepareForCreate: func(ctx context.Context, c *certificatesv1.CertificateSigningRequest) error {
+				c.Spec.Username, c.Spec.UID, c.Spec.Groups, c.Spec.Extra = "", "", nil, nil
+				if u := auth.UserFrom(ctx); u != nil {
+					c.Spec.Username, c.Spec.UID, c.Spec.Groups = u.Name, u.UID, u.Groups
+				}
+				return nil
+			},
+			Table: csrTable,
 			FieldSet: func(c *certificatesv1.CertificateSigningRequest) fields.Set {
 				return fields.Set{"spec.signerName": c.Spec.SignerName}
 			},

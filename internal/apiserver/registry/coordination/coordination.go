@@ -14,6 +14,6 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		registry.Plain(schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}, "Lease", true,
 			func() runtime.Object { return &coordinationv1.Lease{} },
-			func() runtime.Object { return &coordinationv1.LeaseList{} }, nil),
+			func() runtime.Object { return &coordinationv1.LeaseList{} }, nil).WithTable(leaseTable),
 	}
 }

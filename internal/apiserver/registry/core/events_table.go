@@ -11,61 +11,62 @@ import (
 	"github.com/skiffhq/skiff/internal/apiserver/registry"
 )
 
-var eventTable = &registry.TableDef{
+var eventDocs = corev1.Event{}.SwaggerDoc()
+
+// EventTable is the table of events, served by core/v1 and events.k8s.io/v1
+// alike (both read the same stored core/v1 events). NAME comes last, as a
+// wide column.
+var EventTable = &registry.TableDef{
 	OmitName: true,
 	Columns: []metav1.TableColumnDefinition{
-		{Name: "Last Seen", Type: "string", Description: "The time at which the most recent occurrence of this event was recorded."},
-		{Name: "Type", Type: "string", Description: "Type of this event (Normal, Warning), new types could be added in the future."},
-		{Name: "Reason", Type: "string", Description: "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."},
-		{Name: "Object", Type: "string", Description: "The object that this event is about."},
-		{Name: "Subobject", Type: "string", Priority: 1, Description: "The field of the object this event is about."},
-		{Name: "Source", Type: "string", Priority: 1, Description: "The component reporting this event."},
-		{Name: "Message", Type: "string", Description: "A human-readable description of the status of this operation."},
-		{Name: "First Seen", Type: "string", Priority: 1, Description: "The time at which the event was first recorded."},
-		{Name: "Count", Type: "string", Priority: 1, Description: "The number of times this event has occurred."},
-		{Name: "Name", Type: "string", Priority: 1, Format: "name", Description: "Name must be unique within a namespace."},
+		{Name: "Last Seen", Type: "string", Description: eventDocs["lastTimestamp"]},
+		{Name: "Type", Type: "string", Description: eventDocs["type"]},
+		{Name: "Reason", Type: "string", Description: eventDocs["reason"]},
+		{Name: "Object", Type: "string", Description: eventDocs["involvedObject"]},
+		{Name: "Subobject", Type: "string", Priority: 1, Description: corev1.ObjectReference{}.SwaggerDoc()["fieldPath"]},
+		{Name: "Source", Type: "string", Priority: 1, Description: eventDocs["source"]},
+		{Name: "Message", Type: "string", Description: eventDocs["message"]},
+		{Name: "First Seen", Type: "string", Priority: 1, Description: eventDocs["firstTimestamp"]},
+		{Name: "Count", Type: "string", Priority: 1, Description: eventDocs["count"]},
+		{Name: "Name", Type: "string", Priority: 1, Format: "name", Description: metav1.ObjectMeta{}.SwaggerDoc()["name"]},
 	},
 	Cells: func(obj runtime.Object, now time.Time) []interface{} {
 		e := obj.(*corev1.Event)
-		first, last := eventTimes(e)
+		// core/v1 writers set first/lastTimestamp; events.k8s.io writers
+		// set eventTime and, for repeats, a series.
+		first := registry.Age(e.FirstTimestamp, now)
+		if e.FirstTimestamp.IsZero() {
+			first = registry.MicroAge(e.EventTime, now)
+		}
+		last := registry.Age(e.LastTimestamp, now)
+		if e.LastTimestamp.IsZero() {
+			last = first
+		}
 		count := e.Count
 		if e.Series != nil {
-			count = e.Series.Count
-		}
-		if count == 0 {
+			last, count = registry.MicroAge(e.Series.LastObservedTime, now), e.Series.Count
+		} else if count == 0 {
 			count = 1
 		}
-		source := e.Source.Component
-		if source == "" {
-			source = e.ReportingController
-		}
-		if e.Source.Host != "" {
-			source += ", " + e.Source.Host
+		object := strings.ToLower(e.InvolvedObject.Kind)
+		if e.InvolvedObject.Name != "" {
+			object += "/" + e.InvolvedObject.Name
 		}
 		return []interface{}{
-			registry.Age(last, now), e.Type, e.Reason,
-			strings.ToLower(e.InvolvedObject.Kind) + "/" + e.InvolvedObject.Name,
-			e.InvolvedObject.FieldPath, source, strings.TrimSpace(e.Message),
-			registry.Age(first, now), int64(count), e.Name,
+			last, e.Type, e.Reason, object,
+			e.InvolvedObject.FieldPath, eventSource(e), strings.TrimSpace(e.Message),
+			first, int64(count), e.Name,
 		}
 	},
 }
 
-// eventTimes returns when an event was first and last seen, whichever API
-// (core/v1 timestamps or events.k8s.io eventTime/series) recorded it.
-func eventTimes(e *corev1.Event) (first, last metav1.Time) {
-	first, last = e.FirstTimestamp, e.LastTimestamp
-	if e.Series != nil && !e.Series.LastObservedTime.IsZero() {
-		last = metav1.Time{Time: e.Series.LastObservedTime.Time}
+// eventSource is the SOURCE cell: "component, host", falling back to the
+// events.k8s.io reporting controller and instance.
+func eventSource(e *corev1.Event) string {
+	component := registry.StringOr(e.Source.Component, e.ReportingController)
+	host := registry.StringOr(e.Source.Host, e.ReportingInstance)
+	if host == "" {
+		return component
 	}
-	if first.IsZero() && !e.EventTime.IsZero() {
-		first = metav1.Time{Time: e.EventTime.Time}
-	}
-	if last.IsZero() {
-		last = first
-	}
-	if first.IsZero() {
-		first, last = e.CreationTimestamp, e.CreationTimestamp
-	}
-	return first, last
+	return component + ", " + host
 }

@@ -55,7 +55,7 @@ func Namespaces() *registry.Resource {
 		Table: &registry.TableDef{
 			Columns: []metav1.TableColumnDefinition{
 				{Name: "Status", Type: "string", Description: "The status of the namespace"},
-				ageColumn,
+				registry.AgeColumn,
 			},
 			Cells: func(obj runtime.Object, now time.Time) []interface{} {
 				ns := obj.(*corev1.Namespace)

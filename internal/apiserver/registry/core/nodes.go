@@ -36,36 +36,40 @@ func Nodes() *registry.Resource {
 	})
 }
 
-var nodeTable = &registry.TableDef{
-	Columns: []metav1.TableColumnDefinition{
-		{Name: "Status", Type: "string", Description: "The status of the node"},
-		{Name: "Roles", Type: "string", Description: "The roles of the node"},
-		ageColumn,
-		{Name: "Version", Type: "string", Description: "Kubelet Version reported by the node."},
-		{Name: "Internal-IP", Type: "string", Priority: 1, Description: "List of addresses reachable to the node."},
-		{Name: "External-IP", Type: "string", Priority: 1, Description: "List of addresses reachable to the node."},
-		{Name: "OS-Image", Type: "string", Priority: 1, Description: "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."},
-		{Name: "Kernel-Version", Type: "string", Priority: 1, Description: "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."},
-		{Name: "Container-Runtime", Type: "string", Priority: 1, Description: "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2)."},
-	},
-	Cells: func(obj runtime.Object, now time.Time) []interface{} {
-		n := obj.(*corev1.Node)
-		return []interface{}{
-			nodeStatus(n), nodeRoles(n), registry.Age(n.CreationTimestamp, now), n.Status.NodeInfo.KubeletVersion,
-			nodeAddress(n, corev1.NodeInternalIP), nodeAddress(n, corev1.NodeExternalIP),
-			n.Status.NodeInfo.OSImage, n.Status.NodeInfo.KernelVersion, n.Status.NodeInfo.ContainerRuntimeVersion,
-		}
-	},
-}
+var (
+	nodeInfoDocs   = corev1.NodeSystemInfo{}.SwaggerDoc()
+	nodeStatusDocs = corev1.NodeStatus{}.SwaggerDoc()
+)
 
+var nodeTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Status", Type: "string", Description: "The status of the node"},
+	{Name: "Roles", Type: "string", Description: "The roles of the node"},
+	registry.AgeColumn,
+	{Name: "Version", Type: "string", Description: nodeInfoDocs["kubeletVersion"]},
+	{Name: "Internal-IP", Type: "string", Priority: 1, Description: nodeStatusDocs["addresses"]},
+	{Name: "External-IP", Type: "string", Priority: 1, Description: nodeStatusDocs["addresses"]},
+	{Name: "OS-Image", Type: "string", Priority: 1, Description: nodeInfoDocs["osImage"]},
+	{Name: "Kernel-Version", Type: "string", Priority: 1, Description: nodeInfoDocs["kernelVersion"]},
+	{Name: "Container-Runtime", Type: "string", Priority: 1, Description: nodeInfoDocs["containerRuntimeVersion"]},
+}, func(n *corev1.Node, now time.Time) []interface{} {
+	info := n.Status.NodeInfo
+	return []interface{}{
+		nodeStatus(n), nodeRoles(n), registry.Age(n.CreationTimestamp, now), info.KubeletVersion,
+		nodeAddress(n, corev1.NodeInternalIP), nodeAddress(n, corev1.NodeExternalIP),
+		registry.StringOr(info.OSImage, "<unknown>"), registry.StringOr(info.KernelVersion, "<unknown>"),
+		registry.StringOr(info.ContainerRuntimeVersion, "<unknown>"),
+	}
+})
+
+// nodeStatus is the STATUS cell: Ready, NotReady or Unknown (no Ready
+// condition yet), plus SchedulingDisabled for a cordoned node.
 func nodeStatus(n *corev1.Node) string {
 	status := "Unknown"
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
+			status = "NotReady"
 			if c.Status == corev1.ConditionTrue {
 				status = "Ready"
-			} else {
-				status = "NotReady"
 			}
 		}
 	}
@@ -75,16 +79,23 @@ func nodeStatus(n *corev1.Node) string {
 	return status
 }
 
+// nodeRoles is the ROLES cell: the sorted, distinct roles named by
+// node-role.kubernetes.io/<role> label keys and the kubernetes.io/role label.
 func nodeRoles(n *corev1.Node) string {
+	seen := map[string]bool{}
 	var roles []string
+	add := func(r string) {
+		if r != "" && !seen[r] {
+			seen[r] = true
+			roles = append(roles, r)
+		}
+	}
 	for k, v := range n.Labels {
 		switch {
 		case strings.HasPrefix(k, "node-role.kubernetes.io/"):
-			if r := strings.TrimPrefix(k, "node-role.kubernetes.io/"); r != "" {
-				roles = append(roles, r)
-			}
-		case k == "kubernetes.io/role" && v != "":
-			roles = append(roles, v)
+			add(strings.TrimPrefix(k, "node-role.kubernetes.io/"))
+		case k == "kubernetes.io/role":
+			add(v)
 		}
 	}
 	if len(roles) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -131,46 +132,58 @@ func keepNodePorts(svc, old *corev1.Service) {
 	}
 }
 
-var serviceTable = &registry.TableDef{
-	Columns: []metav1.TableColumnDefinition{
-		{Name: "Type", Type: "string", Description: "type determines how the Service is exposed."},
-		{Name: "Cluster-IP", Type: "string", Description: "clusterIP is the IP address of the service."},
-		{Name: "External-IP", Type: "string", Description: "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service."},
-		{Name: "Port(s)", Type: "string", Description: "The list of ports that are exposed by this service."},
-		ageColumn,
-		{Name: "Selector", Type: "string", Priority: 1, Description: "Route service traffic to pods with label keys and values matching this selector."},
-	},
-	Cells: func(obj runtime.Object, now time.Time) []interface{} {
-		s := obj.(*corev1.Service)
-		ip := s.Spec.ClusterIP
-		if ip == "" {
-			ip = "<none>"
-		}
-		return []interface{}{string(s.Spec.Type), ip, externalIPs(s), servicePorts(s),
-			registry.Age(s.CreationTimestamp, now), selectorString(s.Spec.Selector)}
-	},
-}
+var serviceDocs = corev1.ServiceSpec{}.SwaggerDoc()
 
-func externalIPs(s *corev1.Service) string {
-	ips := append([]string{}, s.Spec.ExternalIPs...)
-	for _, in := range s.Status.LoadBalancer.Ingress {
-		if in.IP != "" {
-			ips = append(ips, in.IP)
-		} else if in.Hostname != "" {
-			ips = append(ips, in.Hostname)
-		}
+var serviceTable = registry.NewTable([]metav1.TableColumnDefinition{
+	{Name: "Type", Type: "string", Description: serviceDocs["type"]},
+	{Name: "Cluster-IP", Type: "string", Description: serviceDocs["clusterIP"]},
+	{Name: "External-IP", Type: "string", Description: serviceDocs["externalIPs"]},
+	{Name: "Port(s)", Type: "string", Description: serviceDocs["ports"]},
+	registry.AgeColumn,
+	{Name: "Selector", Type: "string", Priority: 1, Description: serviceDocs["selector"]},
+}, func(s *corev1.Service, now time.Time) []interface{} {
+	ip := "<none>"
+	if len(s.Spec.ClusterIPs) > 0 {
+		ip = s.Spec.ClusterIPs[0]
 	}
-	switch {
-	case len(ips) > 0:
-		return strings.Join(ips, ",")
-	case s.Spec.Type == corev1.ServiceTypeLoadBalancer:
-		return "<pending>"
-	case s.Spec.Type == corev1.ServiceTypeExternalName:
+	return []interface{}{string(s.Spec.Type), ip, externalIPs(s), servicePorts(s),
+		registry.Age(s.CreationTimestamp, now), labels.FormatLabels(s.Spec.Selector)}
+})
+
+// externalIPs is the EXTERNAL-IP cell: spec.externalIPs, for load balancers
+// after the ingress points ("<pending>" until there are any), the external
+// name for ExternalName services.
+func externalIPs(s *corev1.Service) string {
+	switch s.Spec.Type {
+	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort:
+		return registry.StringOr(strings.Join(s.Spec.ExternalIPs, ","), "<none>")
+	case corev1.ServiceTypeLoadBalancer:
+		ips := loadBalancerIngress(s.Status.LoadBalancer.Ingress)
+		ips = append(ips, s.Spec.ExternalIPs...)
+		return registry.StringOr(strings.Join(ips, ","), "<pending>")
+	case corev1.ServiceTypeExternalName:
 		return s.Spec.ExternalName
 	}
-	return "<none>"
+	return "<unknown>"
 }
 
+// loadBalancerIngress returns the distinct IPs (or hostnames) of ingress
+// points, sorted.
+func loadBalancerIngress(ingress []corev1.LoadBalancerIngress) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, in := range ingress {
+		v := registry.StringOr(in.IP, in.Hostname)
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// servicePorts is the PORT(S) cell: port/protocol, or port:nodePort/protocol.
 func servicePorts(s *corev1.Service) string {
 	if len(s.Spec.Ports) == 0 {
 		return "<none>"
@@ -178,17 +191,10 @@ func servicePorts(s *corev1.Service) string {
 	parts := make([]string, 0, len(s.Spec.Ports))
 	for _, p := range s.Spec.Ports {
 		v := fmt.Sprintf("%d/%s", p.Port, p.Protocol)
-		if p.NodePort != 0 {
+		if p.NodePort > 0 {
 			v = fmt.Sprintf("%d:%d/%s", p.Port, p.NodePort, p.Protocol)
 		}
 		parts = append(parts, v)
 	}
 	return strings.Join(parts, ",")
-}
-
-func selectorString(sel map[string]string) string {
-	if len(sel) == 0 {
-		return "<none>"
-	}
-	return labels.SelectorFromSet(sel).String()
 }

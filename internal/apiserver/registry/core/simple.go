@@ -16,9 +16,6 @@ import (
 
 // This file holds the core resources whose strategy is a few lines.
 
-var ageColumn = metav1.TableColumnDefinition{Name: "Age", Type: "string",
-	Description: "CreationTimestamp is a timestamp representing the server time when this object was created."}
-
 // ConfigMaps is core/v1 configmaps.
 func ConfigMaps() *registry.Resource {
 	return registry.Define(registry.Resource{
@@ -29,13 +26,12 @@ func ConfigMaps() *registry.Resource {
 	}, registry.Strategy[*corev1.ConfigMap]{
 		Validate:       validation.ValidateConfigMap,
 		ValidateUpdate: validation.ValidateConfigMapUpdate,
-		Table: &registry.TableDef{
-			Columns: []metav1.TableColumnDefinition{{Name: "Data", Type: "string", Description: "Number of keys."}, ageColumn},
-			Cells: func(obj runtime.Object, now time.Time) []interface{} {
-				cm := obj.(*corev1.ConfigMap)
-				return []interface{}{int64(len(cm.Data) + len(cm.BinaryData)), registry.Age(cm.CreationTimestamp, now)}
-			},
-		},
+		Table: registry.NewTable([]metav1.TableColumnDefinition{
+			{Name: "Data", Type: "string", Description: corev1.ConfigMap{}.SwaggerDoc()["data"]},
+			registry.AgeColumn,
+		}, func(cm *corev1.ConfigMap, now time.Time) []interface{} {
+			return []interface{}{int64(len(cm.Data) + len(cm.BinaryData)), registry.Age(cm.CreationTimestamp, now)}
+		}),
 	})
 }
 
@@ -50,17 +46,13 @@ func Secrets() *registry.Resource {
 		Validate:       validation.ValidateSecret,
 		ValidateUpdate: validation.ValidateSecretUpdate,
 		FieldSet:       func(s *corev1.Secret) fields.Set { return fields.Set{"type": string(s.Type)} },
-		Table: &registry.TableDef{
-			Columns: []metav1.TableColumnDefinition{
-				{Name: "Type", Type: "string", Description: "The type of the secret."},
-				{Name: "Data", Type: "string", Description: "Number of keys."},
-				ageColumn,
-			},
-			Cells: func(obj runtime.Object, now time.Time) []interface{} {
-				s := obj.(*corev1.Secret)
-				return []interface{}{string(s.Type), int64(len(s.Data)), registry.Age(s.CreationTimestamp, now)}
-			},
-		},
+		Table: registry.NewTable([]metav1.TableColumnDefinition{
+			{Name: "Type", Type: "string", Description: corev1.Secret{}.SwaggerDoc()["type"]},
+			{Name: "Data", Type: "string", Description: corev1.Secret{}.SwaggerDoc()["data"]},
+			registry.AgeColumn,
+		}, func(s *corev1.Secret, now time.Time) []interface{} {
+			return []interface{}{string(s.Type), int64(len(s.Data)), registry.Age(s.CreationTimestamp, now)}
+		}),
 	})
 }
 
@@ -71,7 +63,14 @@ func ServiceAccounts() *registry.Resource {
 		ShortNames: []string{"sa"},
 		New:        func() runtime.Object { return &corev1.ServiceAccount{} },
 		NewList:    func() runtime.Object { return &corev1.ServiceAccountList{} },
-	}, registry.Strategy[*corev1.ServiceAccount]{})
+	}, registry.Strategy[*corev1.ServiceAccount]{
+		Table: registry.NewTable([]metav1.TableColumnDefinition{
+			{Name: "Secrets", Type: "string", Description: corev1.ServiceAccount{}.SwaggerDoc()["secrets"]},
+			registry.AgeColumn,
+		}, func(sa *corev1.ServiceAccount, now time.Time) []interface{} {
+			return []interface{}{int64(len(sa.Secrets)), registry.Age(sa.CreationTimestamp, now)}
+		}),
+	})
 }
 
 // Endpoints is core/v1 endpoints.
@@ -81,7 +80,7 @@ func Endpoints() *registry.Resource {
 		ShortNames: []string{"ep"}, AllowCreateOnUpdate: true,
 		New:     func() runtime.Object { return &corev1.Endpoints{} },
 		NewList: func() runtime.Object { return &corev1.EndpointsList{} },
-	}, registry.Strategy[*corev1.Endpoints]{})
+	}, registry.Strategy[*corev1.Endpoints]{Table: endpointsTable})
 }
 
 // EventsStoragePrefix is where both events APIs keep events.
@@ -96,7 +95,7 @@ func Events(ttl time.Duration) *registry.Resource {
 		NewList: func() runtime.Object { return &corev1.EventList{} },
 	}, registry.Strategy[*corev1.Event]{
 		FieldSet: EventFields,
-		Table:    eventTable,
+		Table:    EventTable,
 	})
 }
 
@@ -117,7 +116,8 @@ func EventFields(e *corev1.Event) fields.Set {
 	}
 }
 
-// LimitRanges is core/v1 limitranges.
+// LimitRanges is core/v1 limitranges. Like upstream they print the
+// default NAME and CREATED AT columns.
 func LimitRanges() *registry.Resource {
 	return registry.Define(registry.Resource{
 		GVR: gvr("limitranges"), Kind: "LimitRange", SingularName: "limitrange", Namespaced: true,
@@ -134,7 +134,7 @@ func ResourceQuotas() *registry.Resource {
 		ShortNames: []string{"quota"}, HasStatus: true,
 		New:     func() runtime.Object { return &corev1.ResourceQuota{} },
 		NewList: func() runtime.Object { return &corev1.ResourceQuotaList{} },
-	}, registry.Strategy[*corev1.ResourceQuota]{})
+	}, registry.Strategy[*corev1.ResourceQuota]{Table: resourceQuotaTable})
 }
 
 // PodTemplates is core/v1 podtemplates.
@@ -145,6 +145,7 @@ func PodTemplates() *registry.Resource {
 		NewList: func() runtime.Object { return &corev1.PodTemplateList{} },
 	}, registry.Strategy[*corev1.PodTemplate]{
 		Default: func(t *corev1.PodTemplate) { defaults.PodTemplateSpec(&t.Template) },
+		Table:   podTemplateTable,
 	})
 }
 
@@ -169,6 +170,7 @@ func ReplicationControllers() *registry.Resource {
 				}
 			}
 		},
+		Table: replicationControllerTable,
 	})
 }
 
@@ -193,6 +195,7 @@ func PersistentVolumes() *registry.Resource {
 				pv.Spec.VolumeMode = &fs
 			}
 		},
+		Table: persistentVolumeTable,
 	})
 }
 
@@ -211,5 +214,6 @@ func PersistentVolumeClaims() *registry.Resource {
 		Default:        defaults.PersistentVolumeClaim,
 		Validate:       validation.ValidatePersistentVolumeClaim,
 		ValidateUpdate: validation.ValidatePersistentVolumeClaimUpdate,
+		Table:          persistentVolumeClaimTable,
 	})
 }

@@ -14,6 +14,6 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		registry.Plain(schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}, "EndpointSlice", true,
 			func() runtime.Object { return &discoveryv1.EndpointSlice{} },
-			func() runtime.Object { return &discoveryv1.EndpointSliceList{} }, nil),
+			func() runtime.Object { return &discoveryv1.EndpointSliceList{} }, nil).WithTable(endpointSliceTable),
 	}
 }

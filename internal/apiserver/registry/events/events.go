@@ -30,7 +30,7 @@ func Resources(ttl time.Duration) []*registry.Resource {
 				ToStorage:   func(o runtime.Object) (runtime.Object, error) { return ToCore(o.(*eventsv1.Event)), nil },
 				FromStorage: func(o runtime.Object) (runtime.Object, error) { return FromCore(o.(*corev1.Event)), nil },
 			},
-		}, registry.Strategy[*corev1.Event]{FieldSet: core.EventFields}),
+		}, registry.Strategy[*corev1.Event]{FieldSet: core.EventFields, Table: core.EventTable}),
 	}
 }
 

@@ -18,16 +18,16 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		registry.Plain(gvr("ingressclasses"), "IngressClass", false,
 			func() runtime.Object { return &networkingv1.IngressClass{} },
-			func() runtime.Object { return &networkingv1.IngressClassList{} }, nil),
+			func() runtime.Object { return &networkingv1.IngressClassList{} }, nil).WithTable(ingressClassTable),
 		registry.Plain(gvr("ingresses"), "Ingress", true,
 			func() runtime.Object { return &networkingv1.Ingress{} },
 			func() runtime.Object { return &networkingv1.IngressList{} },
 			func(r *registry.Resource) {
 				r.ShortNames, r.HasStatus, r.TracksGeneration = []string{"ing"}, true, true
-			}),
+			}).WithTable(ingressTable),
 		registry.Plain(gvr("networkpolicies"), "NetworkPolicy", true,
 			func() runtime.Object { return &networkingv1.NetworkPolicy{} },
 			func() runtime.Object { return &networkingv1.NetworkPolicyList{} },
-			func(r *registry.Resource) { r.ShortNames, r.TracksGeneration = []string{"netpol"}, true }),
+			func(r *registry.Resource) { r.ShortNames, r.TracksGeneration = []string{"netpol"}, true }).WithTable(networkPolicyTable),
 	}
 }

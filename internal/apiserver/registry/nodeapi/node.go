@@ -14,6 +14,6 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		registry.Plain(schema.GroupVersionResource{Group: "node.k8s.io", Version: "v1", Resource: "runtimeclasses"}, "RuntimeClass", false,
 			func() runtime.Object { return &nodev1.RuntimeClass{} },
-			func() runtime.Object { return &nodev1.RuntimeClassList{} }, nil),
+			func() runtime.Object { return &nodev1.RuntimeClassList{} }, nil).WithTable(runtimeClassTable),
 	}
 }

@@ -18,6 +18,6 @@ func Resources() []*registry.Resource {
 			func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} },
 			func(r *registry.Resource) {
 				r.ShortNames, r.HasStatus, r.TracksGeneration = []string{"pdb"}, true, true
-			}),
+			}).WithTable(pdbTable),
 	}
 }

@@ -15,6 +15,6 @@ func Resources() []*registry.Resource {
 		registry.Plain(schema.GroupVersionResource{Group: "scheduling.k8s.io", Version: "v1", Resource: "priorityclasses"}, "PriorityClass", false,
 			func() runtime.Object { return &schedulingv1.PriorityClass{} },
 			func() runtime.Object { return &schedulingv1.PriorityClassList{} },
-			func(r *registry.Resource) { r.ShortNames = []string{"pc"} }),
+			func(r *registry.Resource) { r.ShortNames = []string{"pc"} }).WithTable(priorityClassTable),
 	}
 }
