@@ -42,14 +42,8 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, h *resourceH
 		}
 		s.writeScale(w, r, obj)
 	case "update", "patch":
-		dry, err := dryRun(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		body, err := readBody(r)
-		if err != nil {
-			s.writeError(w, r, err)
+		dry, body, ok := s.writeRequest(w, r)
+		if !ok {
 			return
 		}
 		update := func(cur runtime.Object) (runtime.Object, error) {
@@ -166,14 +160,8 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, h *resourc
 		s.writeError(w, r, apierrors.NewMethodNotSupported(h.res.GroupResource(), ri.Verb))
 		return
 	}
-	dry, err := dryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	dry, body, ok := s.writeRequest(w, r)
+	if !ok {
 		return
 	}
 	b := &corev1.Binding{}
@@ -236,14 +224,8 @@ func (s *Server) serveFinalize(w http.ResponseWriter, r *http.Request, h *resour
 		s.writeError(w, r, apierrors.NewMethodNotSupported(h.res.GroupResource(), ri.Verb))
 		return
 	}
-	dry, err := dryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	dry, body, ok := s.writeRequest(w, r)
+	if !ok {
 		return
 	}
 	obj, _, err := s.decodeObject(r, h, body)

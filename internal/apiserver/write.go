@@ -22,14 +22,8 @@ func fieldsAnd(sel fields.Selector, field, value string) fields.Selector {
 }
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, h *resourceHandler, ri *requestInfo) {
-	dry, err := dryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	data, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	dry, data, ok := s.writeRequest(w, r)
+	if !ok {
 		return
 	}
 	obj, warnings, err := s.decodeObject(r, h, data)
@@ -60,14 +54,8 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, h *resource
 }
 
 func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, h *resourceHandler, ri *requestInfo, sub string) {
-	dry, err := dryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	data, err := readBody(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	dry, data, ok := s.writeRequest(w, r)
+	if !ok {
 		return
 	}
 	obj, warnings, err := s.decodeObject(r, h, data)
@@ -193,4 +181,18 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, h
 		return
 	}
 	s.writeObject(w, r, nil, http.StatusOK, &metav1.Status{Status: metav1.StatusSuccess})
+}
+
+// writeRequest reads what every write starts with: the dryRun parameter and
+// the body. On failure it answers the client and returns ok=false.
+func (s *Server) writeRequest(w http.ResponseWriter, r *http.Request) (dry bool, body []byte, ok bool) {
+	dry, err := dryRun(r)
+	if err == nil {
+		body, err = readBody(r)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return false, nil, false
+	}
+	return dry, body, true
 }
