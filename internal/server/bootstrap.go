@@ -35,6 +35,9 @@ func bootstrap(ctx context.Context, api *apiserver.Server, o Options, port int) 
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
 	}
+	if err := createSystemPriorityClasses(ctx, api); err != nil {
+		return fmt.Errorf("create system priority classes: %w", err)
+	}
 	cidr, _ := netip.ParsePrefix(o.ServiceCIDR)
 	first := cidr.Masked().Addr().Next().String()
 	svc := &corev1.Service{

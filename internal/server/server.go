@@ -48,6 +48,16 @@ type Options struct {
 	EtcdCAFile             string
 	EtcdCompactionInterval time.Duration
 
+	// DisableScheduler skips the in-process scheduler; SchedulerConfig is
+	// its KubeSchedulerConfiguration file.
+	DisableScheduler bool
+	SchedulerConfig  string
+	// Controllers selects controllers like kube-controller-manager's
+	// --controllers ("*", "foo", "-foo"); DisableControllers runs none.
+	Controllers              []string
+	DisableControllers       bool
+	TerminatedPodGCThreshold int
+
 	ServiceCIDR   string
 	NodePortRange string
 	EventTTL      time.Duration
@@ -70,7 +80,8 @@ func DefaultOptions() Options {
 		DataDir: ".skiff", BindAddress: "0.0.0.0", HTTPSPort: 6443,
 		EtcdCompactionInterval: 5 * time.Minute,
 		ServiceCIDR:            "10.96.0.0/16", NodePortRange: "30000-32767",
-		EventTTL: time.Hour,
+		EventTTL:    time.Hour,
+		Controllers: []string{"*"}, TerminatedPodGCThreshold: 12500,
 	}
 }
 
@@ -78,6 +89,9 @@ func DefaultOptions() Options {
 func Run(ctx context.Context, o Options) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if err := managerOptions(o).Validate(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -121,7 +135,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	httpServer := &http.Server{Handler: api, TLSConfig: certs.tls, ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog: slogErrorLog()}
-	runComponent(ctx, cancel, &wg, "https server", func(ctx context.Context) error {
+	// The API keeps answering until the control loops have stopped, so
+	// they can release their leases on the way out.
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	runComponent(serveCtx, cancel, &wg, "https server", func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
 			shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -154,11 +172,22 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	api.SetReady(true)
+
+	// 6. The control loops: scheduler and controllers.
+	var loops sync.WaitGroup
+	if err := startControlLoops(ctx, cancel, &loops, o, certs, url); err != nil {
+		return err
+	}
 	slog.Info("skiff server ready", "url", url, "kubeconfig", kcPath, "version", version.Get().GitVersion)
 	if o.Ready != nil {
 		o.Ready <- &Running{URL: url, KubeconfigPath: kcPath, Kubeconfig: kc, API: api}
 	}
 	<-ctx.Done()
+	// Give the control loops a moment to stop (and release their leases)
+	// while the API still answers, but never hang on one.
+	waitTimeout(&loops, 5*time.Second)
+	stopServing()
+	waitTimeout(&loops, 5*time.Second)
 	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -209,6 +238,7 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 	var caches []*cacher.Cacher
 	var api *apiserver.Server
 	nsLifecycle := &namespacelifecycle.Plugin{Immortal: []string{"default", "kube-system", "kube-public"}}
+	priorities := priorityAdmission(func() *apiserver.Server { return api })
 	api, err = apiserver.New(apiserver.Config{
 		Storage: backend,
 		Cache: func(backend storage.Interface, prefix string) storage.Interface {
@@ -219,7 +249,7 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 		Resources:     apiserver.BuiltinResources(deps),
 		Scheme:        apiserver.NewScheme(),
 		Authenticator: auth.Union{auth.ClientCertAuthenticator{}},
-		Admission:     admission.Chain{nsLifecycle},
+		Admission:     admission.Chain{nsLifecycle, priorities},
 		Metrics:       reg,
 		Version:       version.Get(),
 	})
@@ -236,4 +266,18 @@ func parsePortRange(s string) (int, int, error) {
 		return 0, 0, fmt.Errorf("--service-node-port-range %q: want LOW-HIGH", s)
 	}
 	return lo, hi, nil
+}
+
+// waitTimeout waits for wg or until d passed.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		slog.Warn("control loops still stopping; closing the API anyway", "after", d)
+	}
 }

@@ -106,7 +106,7 @@ func startServer(bin, dataDir string, port int) (*serverProcess, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "server", "--data-dir", dataDir,
-		"--https-listen-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--disable-agent")
+		"--https-listen-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--disable-agent", "--disable-scheduler", "--disable-controllers")
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -29,8 +29,9 @@ type Server struct {
 	done   chan error
 }
 
-// Start runs a server with data in a fresh temp dir; edit may change the
-// options. The server stops when the test ends.
+// Start runs a server with data in a fresh temp dir, without scheduler and
+// controllers; edit may change the options. The server stops when the test
+// ends.
 func Start(t testing.TB, edit func(*server.Options)) *Server {
 	t.Helper()
 	o := server.DefaultOptions()
@@ -38,6 +39,10 @@ func Start(t testing.TB, edit func(*server.Options)) *Server {
 	o.BindAddress = "127.0.0.1"
 	o.HTTPSPort = 0
 	o.DisableAgent = true
+	// Tests start the control loops they exercise themselves (or opt in
+	// through edit), so by default none runs in the server.
+	o.DisableScheduler = true
+	o.DisableControllers = true
 	if edit != nil {
 		edit(&o)
 	}

@@ -1,0 +1,60 @@
+package framework
+
+import (
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+)
+
+// ErrNotFound is returned by CycleState.Read for a key never written.
+var ErrNotFound = errors.New("framework: state not found")
+
+// StateData is what a plugin keeps in the CycleState between extension
+// points; Clone lets preemption try "what if" per node.
+type StateData interface {
+	Clone() StateData
+}
+
+// StateKey names one plugin's data.
+type StateKey string
+
+// CycleState holds plugin data for one scheduling cycle of one pod. Plugins
+// write it in PreFilter and PreScore (sequential) and read it from the
+// parallel Filter and Score calls; it needs no lock.
+type CycleState struct {
+	data map[StateKey]StateData
+	// SkipFilterPlugins and SkipScorePlugins are the plugins whose
+	// PreFilter/PreScore returned Skip.
+	SkipFilterPlugins sets.Set[string]
+	SkipScorePlugins  sets.Set[string]
+	// filters are the filter plugins to run this cycle (PreFilter did not
+	// skip them); nil until PreFilter ran.
+	filters []FilterPlugin
+}
+
+// NewCycleState returns an empty state.
+func NewCycleState() *CycleState {
+	return &CycleState{data: map[StateKey]StateData{}}
+}
+
+// Read returns the data under key.
+func (c *CycleState) Read(key StateKey) (StateData, error) {
+	if v, ok := c.data[key]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
+}
+
+// Write stores data under key.
+func (c *CycleState) Write(key StateKey, v StateData) { c.data[key] = v }
+
+// Clone deep-copies every plugin's data.
+func (c *CycleState) Clone() *CycleState {
+	n := &CycleState{data: make(map[StateKey]StateData, len(c.data)),
+		SkipFilterPlugins: c.SkipFilterPlugins.Clone(), SkipScorePlugins: c.SkipScorePlugins.Clone(), filters: c.filters}
+	for k, v := range c.data {
+		n.data[k] = v.Clone()
+	}
+	return n
+}

@@ -1,0 +1,84 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/skiffhq/skiff/internal/scheduler/framework"
+	"github.com/skiffhq/skiff/internal/scheduler/schedtest"
+)
+
+// benchPod is the benchmark workload: mixed requests; every tenth pod has
+// hostname anti-affinity within its group of 10, or a zone spread
+// constraint within its group of 20.
+func benchPod(i int) *corev1.Pod {
+	cpu := []string{"100m", "250m", "500m", "1"}[i%4]
+	mem := []string{"128Mi", "256Mi", "512Mi", "1Gi"}[(i/4)%4]
+	w := schedtest.MakePod().Name(fmt.Sprint("p", i)).Req("cpu", cpu, "memory", mem)
+	switch i % 20 {
+	case 7:
+		app := fmt.Sprint("anti-", i/200)
+		w = w.Label("app", app).PodAntiAffinity(schedtest.PodAffinityTerm(corev1.LabelHostname, "app", app))
+	case 17:
+		app := fmt.Sprint("spread-", i/400)
+		w = w.Label("app", app).Spread(1, corev1.LabelTopologyZone, corev1.DoNotSchedule, "app", app)
+	default:
+		w = w.Label("app", fmt.Sprint("web-", i/50))
+	}
+	return w.Obj()
+}
+
+func benchNode(i int) *corev1.Node {
+	cpu := []string{"8", "16", "32"}[i%3]
+	mem := []string{"32Gi", "64Gi", "128Gi"}[i%3]
+	return schedtest.MakeNode().Name(fmt.Sprint("node-", i)).Zone(fmt.Sprint("zone-", i%10)).
+		Capacity("cpu", cpu, "memory", mem, "pods", "110").Obj()
+}
+
+// BenchmarkSchedulingCycle measures one scheduling decision (snapshot
+// refresh, filter, score, assume) on a 5000-node cluster already running
+// `existing` pods (spread round-robin), for plain pods and for the mixed
+// workload of the end-to-end benchmark; it reports decisions per second.
+func BenchmarkSchedulingCycle(b *testing.B) {
+	for _, existing := range []int{0, 25000} {
+		for _, mixed := range []bool{false, true} {
+			name := fmt.Sprintf("nodes=5000/existing=%d/mixed=%v", existing, mixed)
+			b.Run(name, func(b *testing.B) { benchmarkCycle(b, 5000, existing, mixed) })
+		}
+	}
+}
+
+func benchmarkCycle(b *testing.B, nodes, existing int, mixed bool) {
+	s := newTestScheduler(b)
+	fwk := s.profiles[corev1.DefaultSchedulerName]
+	for i := range nodes {
+		s.cache.AddNode(benchNode(i))
+	}
+	for i := range existing {
+		p := benchPod(1_000_000 + i)
+		p.Spec.NodeName = fmt.Sprint("node-", i%nodes)
+		s.cache.AddPod(p)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		pod := benchPod(i)
+		if !mixed {
+			pod = schedtest.MakePod().Name(fmt.Sprint("p", i)).Req("cpu", "100m", "memory", "128Mi").Label("app", "web").Obj()
+		}
+		s.cache.UpdateSnapshot(s.snapshot)
+		host, err := s.schedulePod(ctx, fwk, framework.NewCycleState(), pod)
+		if err != nil {
+			b.Fatalf("pod %d: %v", i, err)
+		}
+		pod.Spec.NodeName = host
+		if err := s.cache.AssumePod(framework.NewPodInfo(pod)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+}
