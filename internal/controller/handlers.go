@@ -4,6 +4,7 @@ import (
 	"maps"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 )
@@ -186,4 +187,18 @@ func sameRef(a, b *metav1.OwnerReference) bool {
 		return a == b
 	}
 	return a.UID == b.UID
+}
+
+// KeysSelecting returns the keys of the owners whose label selector matches
+// obj's labels; an empty or invalid selector matches nothing.
+func KeysSelecting[T metav1.Object](owners []T, selector func(T) *metav1.LabelSelector, obj metav1.Object) []string {
+	var keys []string
+	for _, o := range owners {
+		sel, err := metav1.LabelSelectorAsSelector(selector(o))
+		if err != nil || sel.Empty() || !sel.Matches(labels.Set(obj.GetLabels())) {
+			continue
+		}
+		keys = append(keys, Key(o.GetNamespace(), o.GetName()))
+	}
+	return keys
 }

@@ -94,15 +94,7 @@ func (c *Controller) deploymentsSelecting(rs metav1.Object) []string {
 	if err != nil {
 		return nil
 	}
-	var keys []string
-	for _, d := range ds {
-		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(rs.GetLabels())) {
-			continue
-		}
-		keys = append(keys, controller.Key(d.Namespace, d.Name))
-	}
-	return keys
+	return controller.KeysSelecting(ds, func(d *appsv1.Deployment) *metav1.LabelSelector { return d.Spec.Selector }, rs)
 }
 
 // podDeleted enqueues the Recreate Deployment owning a deleted pod's RS.

@@ -91,15 +91,7 @@ func (c *Controller) setsSelecting(pod metav1.Object) []string {
 	if err != nil {
 		return nil
 	}
-	var keys []string
-	for _, rs := range sets {
-		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.GetLabels())) {
-			continue
-		}
-		keys = append(keys, controller.Key(rs.Namespace, rs.Name))
-	}
-	return keys
+	return controller.KeysSelecting(sets, func(rs *appsv1.ReplicaSet) *metav1.LabelSelector { return rs.Spec.Selector }, pod)
 }
 
 // Reconcile converges the ReplicaSet named key.
