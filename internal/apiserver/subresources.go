@@ -22,6 +22,7 @@ import (
 func (s *Server) builtinSubresources() map[string]subresourceFunc {
 	m := map[string]subresourceFunc{
 		"pods/binding":        s.serveBinding,
+		"pods/eviction":       s.serveEviction,
 		"namespaces/finalize": s.serveFinalize,
 	}
 	for _, r := range []string{"deployments", "replicasets", "statefulsets", "replicationcontrollers"} {

@@ -6,12 +6,16 @@ import (
 	"strings"
 
 	"github.com/skiffhq/skiff/internal/controller"
+	"github.com/skiffhq/skiff/internal/controller/cronjob"
 	"github.com/skiffhq/skiff/internal/controller/deployment"
+	"github.com/skiffhq/skiff/internal/controller/disruption"
 	"github.com/skiffhq/skiff/internal/controller/garbagecollector"
+	"github.com/skiffhq/skiff/internal/controller/job"
 	"github.com/skiffhq/skiff/internal/controller/namespace"
 	"github.com/skiffhq/skiff/internal/controller/podgc"
 	"github.com/skiffhq/skiff/internal/controller/replicaset"
 	"github.com/skiffhq/skiff/internal/controller/serviceaccount"
+	"github.com/skiffhq/skiff/internal/controller/ttlafterfinished"
 )
 
 // starter builds one controller for a leadership term.
@@ -50,6 +54,16 @@ var knownControllers = []knownController{
 	{"deployment", "deployment-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
 		return deployment.New(c), nil
 	}},
+	{"job", "job-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
+		return job.New(c, job.Config{}), nil
+	}},
+	{"ttlafterfinished", "ttl-after-finished-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
+		return ttlafterfinished.New(c, ttlafterfinished.Config{}), nil
+	}},
+	{"cronjob", "cronjob-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
+		return cronjob.New(c, cronjob.Config{}), nil
+	}},
+	{"disruption", "disruption-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) { return disruption.New(c), nil }},
 }
 
 // KnownControllers returns the names --controllers accepts, in start order.
