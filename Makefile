@@ -7,7 +7,7 @@ DATA_DIR  ?= .skiff
 PORT      ?= 6443
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS   := -X github.com/skiffhq/skiff/internal/version.gitCommit=$(GIT_COMMIT) \
+LDFLAGS   := -s -w -X github.com/skiffhq/skiff/internal/version.gitCommit=$(GIT_COMMIT) \
              -X github.com/skiffhq/skiff/internal/version.buildDate=$(BUILD_DATE)
 
 # Debian packages: a command (or absolute path) each provides, and its name.
