@@ -12,6 +12,7 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -144,6 +145,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("/openapi/v2", s.serveOpenAPIv2)
 	mux.HandleFunc("/openapi/v3", s.serveOpenAPIv3)
 	mux.HandleFunc("/openapi/v3/", s.serveOpenAPIv3)
+	// Profiling, as upstream's --profiling (authenticated like everything else).
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", s.serveAPI)
 	return mux
 }

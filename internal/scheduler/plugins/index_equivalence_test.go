@@ -93,6 +93,10 @@ func randomAffinityPod(rng *rand.Rand, i int, node string) *corev1.Pod {
 	if rng.IntN(8) == 0 {
 		w = w.Terminating()
 	}
+	if node == "" && rng.IntN(3) == 0 {
+		// A node selector makes the spread count honour node affinity.
+		w = w.NodeSelector(corev1.LabelTopologyZone, fmt.Sprint("z", rng.IntN(3)))
+	}
 	term := func() corev1.PodAffinityTerm {
 		t := st.PodAffinityTerm(keys[rng.IntN(2)], "app", app())
 		if rng.IntN(4) == 0 {

@@ -344,11 +344,12 @@ func (p *PodTopologySpread) countAll(pod *corev1.Pod, s *spreadFilterState) {
 }
 
 // countIndexed counts with the snapshot's indexes in the common case —
-// one constraint with a matchLabels selector, no node affinity, taints
-// ignored — visiting only the nodes with matching pods; it reports false
-// when the case does not apply.
+// one constraint with a matchLabels selector, taints ignored — visiting only
+// the nodes with matching pods; it reports false when the case does not
+// apply. When the pod's node affinity is honoured, the eligible domains
+// take one pass over the nodes (no pods), still far cheaper than countAll.
 func (p *PodTopologySpread) countIndexed(pod *corev1.Pod, s *spreadFilterState) bool {
-	if len(s.constraints) != 1 || !s.affinity.Empty() {
+	if len(s.constraints) != 1 {
 		return false
 	}
 	c := &s.constraints[0]
@@ -357,11 +358,23 @@ func (p *PodTopologySpread) countIndexed(pod *corev1.Pod, s *spreadFilterState) 
 		return false
 	}
 	snap := p.h.Snapshot()
-	s.domains[0] = len(snap.TopologyDomains(c.TopologyKey))
+	honorAffinity := !s.affinity.Empty() && c.NodeAffinityPolicy == corev1.NodeInclusionPolicyHonor
+	if honorAffinity {
+		domains := map[string]struct{}{}
+		for _, ni := range snap.List() {
+			node := ni.Node()
+			if v, ok := node.Labels[c.TopologyKey]; ok && s.affinity.Match(node) {
+				domains[v] = struct{}{}
+			}
+		}
+		s.domains[0] = len(domains)
+	} else {
+		s.domains[0] = len(snap.TopologyDomains(c.TopologyKey))
+	}
 	for nodeName, lc := range snap.PodsWithLabel(pod.Namespace, pairs[0][0], pairs[0][1]) {
 		ni := snap.NodeInfoMap[nodeName]
 		v, ok := ni.Node().Labels[c.TopologyKey]
-		if !ok {
+		if !ok || (honorAffinity && !s.affinity.Match(ni.Node())) {
 			continue
 		}
 		n := lc.Live
