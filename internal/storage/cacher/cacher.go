@@ -195,6 +195,17 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 
 // snapshot returns the cached items under prefix, sorted by key.
 func (c *Cacher) snapshot(prefix string) storage.ListResult {
+	if !strings.HasSuffix(prefix, "/") {
+		// One key: a map lookup, not a scan.
+		c.mu.RLock()
+		kv, ok := c.items[prefix]
+		res := storage.ListResult{Revision: c.rev}
+		c.mu.RUnlock()
+		if ok {
+			res.Items = []storage.KeyValue{kv}
+		}
+		return res
+	}
 	match := keyMatcher(prefix)
 	c.mu.RLock()
 	res := storage.ListResult{Revision: c.rev, Items: make([]storage.KeyValue, 0, len(c.items))}
