@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -115,4 +117,13 @@ func (c *Claimer) release(ctx context.Context, obj metav1.Object) error {
 		return err
 	}
 	return c.Patch(ctx, obj.GetNamespace(), obj.GetName(), patch)
+}
+
+// PatchPods returns a Claimer.Patch that patches pods (strategic merge)
+// through client.
+func PatchPods(client kubernetes.Interface) func(ctx context.Context, ns, name string, patch []byte) error {
+	return func(ctx context.Context, ns, name string, patch []byte) error {
+		_, err := client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		return err
+	}
 }

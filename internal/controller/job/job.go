@@ -226,10 +226,7 @@ func (c *Controller) claim(ctx context.Context, job *batchv1.Job, selector label
 		Recheck: func(ctx context.Context) (metav1.Object, error) {
 			return c.client.BatchV1().Jobs(job.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
 		},
-		Patch: func(ctx context.Context, ns, name string, patch []byte) error {
-			_, err := c.client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-			return err
-		},
+		Patch: controller.PatchPods(c.client),
 	}
 	owned, err := controller.Claim(ctx, claimer, pods)
 	if err != nil {
