@@ -267,9 +267,21 @@ func TestAllowRunsJobsAndKeepsHistory(t *testing.T) {
 	e.restart(t)
 	e.advance(t, "tick", t2.Add(time.Minute))
 	e.waitJobs(t, jobName("tick", t1), jobName("tick", t2))
+	// Wait for the create to finish on the controller's side before the
+	// next restart, or the restart cancels its response (and its event).
+	e.waitEvent(t, "tick", "SuccessfulCreate", jobName("tick", t2))
 	e.restart(t)
 	e.advance(t, "tick", t2.Add(2*time.Minute))
-	e.waitEvent(t, "tick", "SuccessfulCreate", jobName("tick", t2))
+	// The restarted controller has looked at the CronJob once it reports a
+	// status observed after the advance; t2 must not run again.
+	controllertest.Eventually(t, "reconciled after restart", func() (bool, error) {
+		got, err := e.client.BatchV1().CronJobs(e.ns).Get(ctx, "tick", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		lst := got.Status.LastScheduleTime
+		return lst != nil && lst.Time.Equal(t2), fmt.Errorf("status %+v", got.Status)
+	})
 	if got := e.jobs(t); len(got) != 2 {
 		t.Errorf("jobs after restart = %v, want 2", keys(got))
 	}
