@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffhq/skiff/internal/agent/cri"
+	"github.com/skiffhq/skiff/internal/testutil/crinode"
 )
 
 // helperDirEnv, when set, makes the test binary run a supervisor on the
@@ -55,7 +56,7 @@ func TestContainerdDiesWithItsParent(t *testing.T) {
 	if err := helper.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unmountUnder(t, filepath.Dir(dir)) })
+	t.Cleanup(func() { crinode.UnmountUnder(t, filepath.Dir(dir)) })
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || line != "ready\n" {
 		helper.Process.Kill()

@@ -274,7 +274,7 @@ func TestContainerdRestartsAndClientReconnects(t *testing.T) {
 	if newPid := containerdPid(t, n.ctd.ConfigPath()); newPid == 0 || newPid == oldPid {
 		t.Errorf("containerd pid after restart = %d (before %d), want a new process", newPid, oldPid)
 	}
-	if logs := n.logs.String(); !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "containerd is down") {
+	if logs := n.Logs.String(); !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "containerd is down") {
 		t.Errorf("supervisor did not log the exit as an error:\n%s", logs)
 	}
 }

@@ -1,0 +1,241 @@
+// Package crinode starts a real managed containerd for a test, with skiff's
+// pause and busybox images imported: the runtime under every agent test.
+package crinode
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skiffhq/skiff/internal/agent/cri"
+	"github.com/skiffhq/skiff/internal/agent/images"
+)
+
+// Node is a managed containerd started for one test, with a client.
+type Node struct {
+	// Dir is the test's directory; containerd lives in Dir/containerd.
+	Dir        string
+	Containerd *cri.Containerd
+	Client     *cri.Client
+	// Logs collects the supervisor's log lines.
+	Logs *LockedBuffer
+}
+
+// LockedBuffer is a bytes.Buffer safe for concurrent writers.
+type LockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *LockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// RequireRuntime skips the test unless it runs as root with containerd
+// installed; everything else it needs must be there.
+func RequireRuntime(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run containerd and containers")
+	}
+	if _, err := exec.LookPath("containerd"); err != nil {
+		t.Skip("containerd is not installed (apt-get install containerd runc crun containernetworking-plugins busybox-static)")
+	}
+}
+
+// Start starts a managed containerd in a temp dir and dials it. Cleanup
+// removes every pod sandbox, stops containerd and unmounts what is left.
+func Start(t testing.TB) *Node {
+	t.Helper()
+	RequireRuntime(t)
+	n := &Node{Dir: t.TempDir(), Logs: &LockedBuffer{}}
+	log := slog.New(slog.NewTextHandler(n.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var err error
+	n.Containerd, err = cri.NewContainerd(filepath.Join(n.Dir, "containerd"), cri.ContainerdOptions{Log: log})
+	if err != nil {
+		t.Fatalf("NewContainerd: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Containerd.Start(ctx) }()
+	t.Cleanup(func() {
+		if n.Client != nil {
+			RemoveAllSandboxes(t, n.Client)
+			n.Client.Close()
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Start returned %v after the context ended", err)
+			}
+		case <-time.After(time.Minute):
+			t.Error("containerd supervisor did not stop within a minute")
+		}
+		UnmountUnder(t, n.Dir)
+		if t.Failed() {
+			t.Logf("supervisor log:\n%s", n.Logs.String())
+			if b, err := os.ReadFile(n.Containerd.LogPath()); err == nil {
+				t.Logf("containerd log (tail):\n%s", Tail(string(b), 40))
+			}
+		}
+	})
+	select {
+	case <-n.Containerd.Ready():
+	case err := <-done:
+		t.Fatalf("Start returned before containerd was ready: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("containerd not ready within two minutes")
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer dcancel()
+	if n.Client, err = cri.Dial(dctx, n.Containerd.Endpoint()); err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	return n
+}
+
+// ImportImages builds skiff's pause and busybox images and imports them.
+func (n *Node) ImportImages(t testing.TB) {
+	t.Helper()
+	for name, build := range map[string]func(w *os.File) error{
+		"pause.tar":   func(w *os.File) error { return images.PauseImage(w) },
+		"busybox.tar": func(w *os.File) error { return images.BusyboxImage(w) },
+	} {
+		n.ImportTarball(t, name, build)
+	}
+}
+
+// ImportTarball writes a tarball with build and imports it.
+func (n *Node) ImportTarball(t testing.TB, name string, build func(w *os.File) error) {
+	t.Helper()
+	path := filepath.Join(n.Dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := build(f); err != nil {
+		t.Fatalf("build %s: %v", name, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.Containerd.Importer().Import(ctx, path); err != nil {
+		t.Fatalf("import %s: %v", name, err)
+	}
+}
+
+// RemoveAllSandboxes stops and removes every pod sandbox.
+func RemoveAllSandboxes(t testing.TB, c *cri.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pods, err := c.ListPodSandbox(ctx, nil)
+	if err != nil {
+		t.Errorf("list sandboxes for cleanup: %v", err)
+		return
+	}
+	for _, p := range pods {
+		if err := c.StopPodSandbox(ctx, p.GetId()); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+		if err := c.RemovePodSandbox(ctx, p.GetId()); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	}
+}
+
+// UnmountUnder detaches every mount below dir, deepest first, so the temp
+// dir can be removed even after a failed test.
+func UnmountUnder(t testing.TB, dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountPath(fields[4])
+		if strings.HasPrefix(mp, dir+"/") {
+			points = append(points, mp)
+		}
+	}
+	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	for _, mp := range points {
+		if err := syscall.Unmount(mp, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+			t.Logf("unmount %s: %v", mp, err)
+		}
+	}
+}
+
+func unescapeMountPath(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
+				b.WriteByte(c)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// WaitFor polls cond until it holds, failing the test after timeout.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var lastErr error
+	for {
+		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+		ok, err := cond(cctx)
+		ccancel()
+		if ok {
+			return
+		}
+		if err != nil {
+			lastErr = err
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waited %s for %s; last error: %v", timeout, what, lastErr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Tail returns the last lines of s.
+func Tail(s string, lines int) string {
+	all := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
