@@ -42,5 +42,15 @@ type Result struct {
 // (e.g. `configmap "x" not found`, `couldn't find key k in ConfigMap ns/x`);
 // the pod worker reports it as CreateContainerConfigError.
 func Resolve(ctx context.Context, src Source, pod *corev1.Pod, c *corev1.Container, rt Runtime) (Result, error) {
-	return Result{}, errors.New("envvars: not implemented")
+	r := Result{Command: c.Command, Args: c.Args}
+	if len(c.EnvFrom) > 0 {
+		return Result{}, errors.New("envvars: envFrom not implemented")
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil {
+			return Result{}, errors.New("envvars: valueFrom not implemented")
+		}
+		r.Env = append(r.Env, e)
+	}
+	return r, nil
 }

