@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/skiffhq/skiff/internal/agent"
 	"github.com/skiffhq/skiff/internal/apiserver"
 	"github.com/skiffhq/skiff/internal/apiserver/admission"
 	"github.com/skiffhq/skiff/internal/apiserver/admission/namespacelifecycle"
@@ -41,6 +42,10 @@ type Options struct {
 	TLSSANs         []string
 	WriteKubeconfig string
 	DisableAgent    bool
+	// Agent configures the in-process agent (node name, IP, runtime,
+	// labels, reservations); DataDir, Config and ControlPlane are set by
+	// the server.
+	Agent agent.Options
 
 	EtcdEndpoints          []string
 	EtcdCertFile           string
@@ -72,6 +77,8 @@ type Running struct {
 	KubeconfigPath string
 	Kubeconfig     []byte
 	API            *apiserver.Server
+	// JoinToken is what agents pass to --token (also in DIR/server/token).
+	JoinToken string
 }
 
 // DefaultOptions are the defaults of the flags.
@@ -118,6 +125,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	joinToken, err := ensureJoinToken(o.DataDir, certs)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(o.BindAddress, strconv.Itoa(o.HTTPSPort)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -125,7 +136,7 @@ func Run(ctx context.Context, o Options) error {
 	port := ln.Addr().(*net.TCPAddr).Port
 
 	// 3. The API server with a watch cache per resource.
-	api, caches, err := newAPIServer(o, backend, metricsReg)
+	api, caches, err := newAPIServer(o, backend, metricsReg, joinToken)
 	if err != nil {
 		ln.Close()
 		return err
@@ -133,7 +144,7 @@ func Run(ctx context.Context, o Options) error {
 	for _, c := range caches {
 		runComponent(ctx, cancel, &wg, "watch cache", c.Start)
 	}
-	httpServer := &http.Server{Handler: api, TLSConfig: certs.tls, ReadHeaderTimeout: 30 * time.Second,
+	httpServer := &http.Server{Handler: withCACerts(api, certs.serverCA.CertPEM), TLSConfig: certs.tls, ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog: slogErrorLog()}
 	// The API keeps answering until the control loops have stopped, so
 	// they can release their leases on the way out.
@@ -178,9 +189,14 @@ func Run(ctx context.Context, o Options) error {
 	if err := startControlLoops(ctx, cancel, &loops, o, certs, url); err != nil {
 		return err
 	}
+	// 7. The in-process agent, as its node's user.
+	if err := startAgent(ctx, &loops, o, certs, url); err != nil {
+		return err
+	}
 	slog.Info("skiff server ready", "url", url, "kubeconfig", kcPath, "version", version.Get().GitVersion)
+	slog.Info("join more nodes with: skiff agent --server URL --token TOKEN", "token", joinToken.String())
 	if o.Ready != nil {
-		o.Ready <- &Running{URL: url, KubeconfigPath: kcPath, Kubeconfig: kc, API: api}
+		o.Ready <- &Running{URL: url, KubeconfigPath: kcPath, Kubeconfig: kc, API: api, JoinToken: joinToken.String()}
 	}
 	<-ctx.Done()
 	// Give the control loops a moment to stop (and release their leases)
@@ -220,7 +236,7 @@ func openEtcd(ctx context.Context, o Options) (*clientv3.Client, func(), error) 
 	return e.Client(), func() { e.Close() }, nil
 }
 
-func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry) (*apiserver.Server, []*cacher.Cacher, error) {
+func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry, joinToken auth.JoinToken) (*apiserver.Server, []*cacher.Cacher, error) {
 	cidr, err := netip.ParsePrefix(o.ServiceCIDR)
 	if err != nil || !cidr.Addr().Is4() {
 		return nil, nil, fmt.Errorf("--service-cidr %q: must be an IPv4 CIDR", o.ServiceCIDR)
@@ -248,7 +264,7 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 		},
 		Resources:     apiserver.BuiltinResources(deps),
 		Scheme:        apiserver.NewScheme(),
-		Authenticator: auth.Union{auth.ClientCertAuthenticator{}},
+		Authenticator: auth.Union{auth.ClientCertAuthenticator{}, auth.NewBootstrapTokenAuthenticator(joinToken)},
 		Admission:     admission.Chain{nsLifecycle, priorities},
 		Metrics:       reg,
 		Version:       version.Get(),
