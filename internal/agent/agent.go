@@ -6,8 +6,17 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
@@ -24,6 +33,13 @@ type Options struct {
 	// RuntimeEndpoint is a CRI socket to use instead of a managed
 	// containerd ("unix:///run/containerd/containerd.sock").
 	RuntimeEndpoint string
+	// CNIConfDir is where the agent writes the pod network configuration
+	// for the runtime; empty means the managed containerd's own
+	// (DIR/containerd/cni/net.d), or /etc/cni/net.d with RuntimeEndpoint.
+	CNIConfDir string
+	// CNIBridge names the pods' Linux bridge; empty means "skiff0". Several
+	// agents on one machine (tests) need different ones.
+	CNIBridge string
 	// Config is how the agent reaches the API server, with its own
 	// credentials (a node client certificate, renewed by whoever built it).
 	Config *rest.Config
@@ -47,7 +63,109 @@ type Options struct {
 	ClusterDomain string
 }
 
-// Run runs the agent until ctx ends.
+// Run runs the agent until ctx ends: it starts the runtime, registers the
+// node, then keeps the lease, the node status and the pod network current.
+// A part that fails stops the agent with its error.
 func Run(ctx context.Context, o Options) error {
-	return errors.New("agent: not implemented")
+	if err := o.complete(); err != nil {
+		return err
+	}
+	log := slog.Default().With("component", "agent", "node", o.NodeName)
+	thresholds, err := parseThresholds(o.EvictionHard)
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{"agent/pods", "agent/logs", "agent/images", "agent/manifests"} {
+		if err := os.MkdirAll(filepath.Join(o.DataDir, d), 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	machine, err := readMachine(o.DataDir)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(o.Config)
+	if err != nil {
+		return fmt.Errorf("agent client: %w", err)
+	}
+
+	parent := ctx
+	g, ctx := errgroup.WithContext(ctx)
+	run := func(name string, f func(context.Context) error) {
+		g.Go(func() error {
+			if err := f(ctx); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		})
+	}
+	err = func() error {
+		// 1. The runtime, with skiff's images in it.
+		rt, err := startRuntime(ctx, &o, run, log)
+		if err != nil {
+			return err
+		}
+		if err := rt.importImages(ctx, filepath.Join(o.DataDir, "agent", "images"), log); err != nil {
+			return fmt.Errorf("import images: %w", err)
+		}
+
+		// 2. The Node, its lease and status.
+		reporter := &nodeReporter{client: client, o: &o, machine: machine, thresholds: thresholds, log: log,
+			src: nodeStatusSource{runtimeReady: rt.ready, runtimeVersion: rt.version, port: o.Port}}
+		node, err := reporter.register(ctx)
+		if err != nil {
+			return err
+		}
+		leases := &leaseRenewer{client: client, nodeName: o.NodeName, nodeUID: node.UID, interval: nodeLeaseRenewInterval, log: log}
+		run("node lease", leases.run)
+		run("node status", reporter.run)
+
+		// 3. The pod network follows the node's podCIDR.
+		pn := &podNetwork{rt: rt, dataDir: o.DataDir, bridge: o.CNIBridge, log: log}
+		run("pod network", func(ctx context.Context) error { return watchNode(ctx, client, o.NodeName, pn, reporter) })
+		return nil
+	}()
+	if err != nil {
+		g.Go(func() error { return err })
+	}
+	if err := g.Wait(); err != nil && parent.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// complete fills defaults and checks the options.
+func (o *Options) complete() error {
+	if o.Config == nil {
+		return errors.New("agent: no API server configuration")
+	}
+	if o.DataDir == "" {
+		return errors.New("agent: no data dir")
+	}
+	abs, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return err
+	}
+	o.DataDir = abs
+	if o.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("node name: %w", err)
+		}
+		o.NodeName = strings.ToLower(h)
+	}
+	if errs := validation.IsDNS1123Subdomain(o.NodeName); len(errs) > 0 {
+		return fmt.Errorf("node name %q: %s", o.NodeName, strings.Join(errs, "; "))
+	}
+	if o.NodeIP == "" {
+		if o.NodeIP, err = defaultNodeIP(); err != nil {
+			return err
+		}
+	} else if _, err := netip.ParseAddr(o.NodeIP); err != nil {
+		return fmt.Errorf("node IP %q: %w", o.NodeIP, err)
+	}
+	if o.ClusterDomain == "" {
+		o.ClusterDomain = "cluster.local"
+	}
+	return nil
 }
