@@ -11,7 +11,7 @@ LDFLAGS   := -s -w -X github.com/skiffhq/skiff/internal/version.gitCommit=$(GIT_
              -X github.com/skiffhq/skiff/internal/version.buildDate=$(BUILD_DATE)
 
 # Debian packages: a command (or absolute path) each provides, and its name.
-RUN_PKGS  := containerd:containerd runc:runc crun:crun /usr/lib/cni/bridge:containernetworking-plugins /usr/share/doc/busybox-static:busybox-static
+RUN_PKGS  := containerd:containerd runc:runc crun:crun /usr/lib/cni/bridge:containernetworking-plugins /usr/share/doc/busybox-static:busybox-static iptables:iptables ip:iproute2
 TEST_PKGS := $(RUN_PKGS) etcd:etcd-server kubectl:kubectl
 
 .PHONY: all build run test test-short bench deps-run deps-test vet fmt clean
