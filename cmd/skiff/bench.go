@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/skiffhq/skiff/internal/bench/podstartup"
 	"github.com/skiffhq/skiff/internal/bench/scheduling"
 )
 
@@ -18,7 +19,7 @@ func benchCommand() *cobra.Command {
 		Short: "Benchmark a running cluster",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(benchSchedulerCommand())
+	cmd.AddCommand(benchSchedulerCommand(), benchPodStartupCommand())
 	return cmd
 }
 
@@ -58,5 +59,43 @@ func benchSchedulerCommand() *cobra.Command {
 	f.IntVar(&o.Pods, "pods", o.Pods, "pods to create (10% with anti-affinity or spread constraints)")
 	f.IntVar(&o.Clients, "clients", o.Clients, "parallel API connections creating objects")
 	f.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace for the pods (created if missing)")
+	return cmd
+}
+
+// benchPodStartupCommand measures create-to-Ready latency of pods whose
+// image is on the node, on a cluster with a running agent.
+func benchPodStartupCommand() *cobra.Command {
+	var kubeconfig string
+	o := podstartup.DefaultOptions()
+	cmd := &cobra.Command{
+		Use:   "pod-startup",
+		Short: "Create pods in batches, measure create-to-Ready latency (p50/p99), clean up",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kubeconfig == "" {
+				return errors.New("--kubeconfig is required")
+			}
+			cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			if err != nil {
+				return fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+			}
+			out := cmd.OutOrStdout()
+			o.Log = out
+			r, err := podstartup.Run(cmd.Context(), cfg, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "pods:    %d (batches of %d)\nelapsed: %v\np50:     %v\np99:     %v\nmax:     %v\n",
+				len(r.Latencies), o.Batch, r.Elapsed.Round(time.Millisecond), r.P50.Round(time.Millisecond),
+				r.P99.Round(time.Millisecond), r.Latencies[len(r.Latencies)-1].Round(time.Millisecond))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "admin kubeconfig of the cluster (e.g. DATA_DIR/admin.kubeconfig)")
+	f.IntVar(&o.Pods, "pods", o.Pods, "pods to create")
+	f.IntVar(&o.Batch, "batch", o.Batch, "pods created at once; the next batch starts when these are Ready")
+	f.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace for the pods (created if missing)")
+	f.StringVar(&o.Image, "image", o.Image, "image of the pods; must already be on the nodes")
 	return cmd
 }
