@@ -36,7 +36,7 @@ type defaulter struct{ h *resourceHandler }
 
 func (d defaulter) Default(obj runtime.Object) { d.h.res.ApplyDefaults(obj) }
 
-// get returns the field manager of h (sub is "" or "status"), or nil for
+// get returns the field manager of h (sub is "", "status" or "approval"), or nil for
 // resources served through a conversion, whose ownership is not tracked.
 func (f *fieldManagers) get(s *Server, h *resourceHandler, sub string) (*managedfields.FieldManager, error) {
 	if h.res.Conversion != nil {
@@ -72,7 +72,7 @@ func resetFields(h *resourceHandler, sub string) map[fieldpath.APIVersion]fieldp
 		return nil
 	}
 	reset := fieldpath.NewSet(fieldpath.MakePathOrDie("status"))
-	if sub == "status" {
+	if sub == "status" || sub == "approval" {
 		reset = fieldpath.NewSet(fieldpath.MakePathOrDie("spec"))
 	}
 	gv := fieldpath.APIVersion(h.res.GVR.GroupVersion().String())

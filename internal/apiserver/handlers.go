@@ -78,14 +78,14 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, h *res
 		return
 	}
 	switch ri.Subresource {
-	case "status":
+	case "status", "approval":
 		switch ri.Verb {
 		case "get":
 			s.serveGet(w, r, h, ri)
 		case "update":
-			s.serveUpdate(w, r, h, ri, "status")
+			s.serveUpdate(w, r, h, ri, ri.Subresource)
 		case "patch":
-			s.servePatch(w, r, h, ri, "status")
+			s.servePatch(w, r, h, ri, ri.Subresource)
 		default:
 			s.writeError(w, r, apierrors.NewMethodNotSupported(h.res.GroupResource(), ri.Verb))
 		}

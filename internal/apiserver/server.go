@@ -44,6 +44,9 @@ type Config struct {
 	Authenticator auth.Authenticator
 	// Admission plugins run in order on writes.
 	Admission []admission.Plugin
+	// ServiceAccountTokens signs the tokens of serviceaccounts/token; nil
+	// answers that subresource with 503.
+	ServiceAccountTokens *auth.ServiceAccountTokens
 	// Metrics is where the server registers its Prometheus metrics.
 	Metrics *prometheus.Registry
 	Version version.Info

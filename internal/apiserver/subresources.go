@@ -28,6 +28,7 @@ func (s *Server) builtinSubresources() map[string]subresourceFunc {
 	for _, r := range []string{"deployments", "replicasets", "statefulsets", "replicationcontrollers"} {
 		m[r+"/scale"] = s.serveScale
 	}
+	m["serviceaccounts/token"] = s.serveTokenRequest
 	return m
 }
 

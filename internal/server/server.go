@@ -255,6 +255,11 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 	var api *apiserver.Server
 	nsLifecycle := &namespacelifecycle.Plugin{Immortal: []string{"default", "kube-system", "kube-public"}}
 	priorities := priorityAdmission(func() *apiserver.Server { return api })
+	serviceAccounts := serviceAccountAdmission(func() *apiserver.Server { return api }, o)
+	tokens, err := serviceAccountTokens(o)
+	if err != nil {
+		return nil, nil, err
+	}
 	api, err = apiserver.New(apiserver.Config{
 		Storage: backend,
 		Cache: func(backend storage.Interface, prefix string) storage.Interface {
@@ -264,15 +269,18 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 		},
 		Resources:     apiserver.BuiltinResources(deps),
 		Scheme:        apiserver.NewScheme(),
-		Authenticator: auth.Union{auth.ClientCertAuthenticator{}, auth.NewBootstrapTokenAuthenticator(joinToken)},
-		Admission:     admission.Chain{nsLifecycle, priorities},
+		Authenticator: auth.Union{auth.ClientCertAuthenticator{}, auth.NewBootstrapTokenAuthenticator(joinToken), tokens.Authenticator()},
+		Admission:     admission.Chain{nsLifecycle, priorities, serviceAccounts},
 		Metrics:       reg,
 		Version:       version.Get(),
+		// Signs serviceaccounts/token; authenticates the tokens above.
+		ServiceAccountTokens: tokens,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	nsLifecycle.Get = namespaceGetter(api)
+	tokens.Validate = api.ValidateBoundToken
 	return api, caches, nil
 }
 

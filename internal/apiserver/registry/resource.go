@@ -76,6 +76,7 @@ type hooks struct {
 	validate             func(obj runtime.Object) field.ErrorList
 	validateUpdate       func(obj, old runtime.Object) field.ErrorList
 	validateStatusUpdate func(obj, old runtime.Object) field.ErrorList
+	prepareForSubUpdate  func(sub string, obj, old runtime.Object)
 	fieldSet             func(obj runtime.Object) fields.Set
 	gracefulDelete       func(obj runtime.Object, opts *metav1.DeleteOptions) (graceful bool, seconds int64)
 	holdsDeletion        func(obj runtime.Object) bool
@@ -98,8 +99,12 @@ type Strategy[T runtime.Object] struct {
 	Validate func(obj T) field.ErrorList
 	// ValidateUpdate checks an update (metadata included).
 	ValidateUpdate func(obj, old T) field.ErrorList
-	// ValidateStatusUpdate checks a status subresource update.
+	// ValidateStatusUpdate checks a status subresource update (and an
+	// approval update: certificate signing requests).
 	ValidateStatusUpdate func(obj, old T) field.ErrorList
+	// PrepareForSubresourceUpdate copies from old what a write through
+	// subresource ("status", "approval") may not change, beyond the spec.
+	PrepareForSubresourceUpdate func(subresource string, obj, old T)
 	// FieldSet returns the field-selector fields besides metadata.name and
 	// metadata.namespace, which are always present.
 	FieldSet func(obj T) fields.Set
@@ -152,6 +157,9 @@ func Define[T runtime.Object](r Resource, s Strategy[T]) *Resource {
 	}
 	if f := s.ValidateStatusUpdate; f != nil {
 		h.validateStatusUpdate = func(o, old runtime.Object) field.ErrorList { return f(o.(T), old.(T)) }
+	}
+	if f := s.PrepareForSubresourceUpdate; f != nil {
+		h.prepareForSubUpdate = func(sub string, o, old runtime.Object) { f(sub, o.(T), old.(T)) }
 	}
 	if f := s.FieldSet; f != nil {
 		h.fieldSet = func(o runtime.Object) fields.Set { return f(o.(T)) }

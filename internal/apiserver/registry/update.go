@@ -152,7 +152,7 @@ func (s *Store) prepareUpdate(ctx context.Context, obj, cur runtime.Object, ns, 
 		return false, apierrors.NewInvalid(s.Resource.GroupKind(), name, errs)
 	}
 	switch opts.Subresource {
-	case "status":
+	case "status", "approval":
 		copySpec(obj, cur)
 		m.SetLabels(old.GetLabels())
 		m.SetAnnotations(old.GetAnnotations())
@@ -165,6 +165,9 @@ func (s *Store) prepareUpdate(ctx context.Context, obj, cur runtime.Object, ns, 
 	}
 	if h := s.Resource.hooks.prepareForUpdate; h != nil && opts.Subresource == "" {
 		h(obj, cur)
+	}
+	if h := s.Resource.hooks.prepareForSubUpdate; h != nil && opts.Subresource != "" {
+		h(opts.Subresource, obj, cur)
 	}
 	if h := s.Resource.hooks.defaults; h != nil {
 		h(obj)
@@ -205,7 +208,7 @@ func (s *Store) validateUpdate(obj, old runtime.Object, subresource string) fiel
 	switch subresource {
 	case "":
 		h = s.Resource.hooks.validateUpdate
-	case "status":
+	case "status", "approval":
 		h = s.Resource.hooks.validateStatusUpdate
 	}
 	if h != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/skiffhq/skiff/internal/controller/namespace"
 	"github.com/skiffhq/skiff/internal/controller/podgc"
 	"github.com/skiffhq/skiff/internal/controller/replicaset"
+	"github.com/skiffhq/skiff/internal/controller/rootcacertpublisher"
 	"github.com/skiffhq/skiff/internal/controller/serviceaccount"
 	"github.com/skiffhq/skiff/internal/controller/ttlafterfinished"
 )
@@ -40,6 +41,9 @@ var knownControllers = []knownController{
 	}},
 	{"serviceaccount", "serviceaccount-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
 		return serviceaccount.New(c), nil
+	}},
+	{"root-ca-cert-publisher", "root-ca-certificate-publisher-controller", func(c *controller.Context, o Options) (controller.Runnable, error) {
+		return rootcacertpublisher.New(c, o.RootCA), nil
 	}},
 	{"podgc", "pod-garbage-collector-controller", func(c *controller.Context, o Options) (controller.Runnable, error) {
 		return podgc.New(c, podgc.Config{

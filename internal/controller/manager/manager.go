@@ -63,6 +63,9 @@ type Options struct {
 	LeaderElection bool
 	// Identity names this manager in the lease; default hostname_uuid.
 	Identity string
+	// RootCA is the API server's serving CA (PEM) that rootcacertpublisher
+	// publishes as kube-root-ca.crt; without it that controller is a no-op.
+	RootCA []byte
 	// TerminatedPodGCThreshold is how many finished pods may exist before
 	// the pod GC deletes the oldest; default 12500, negative disables.
 	TerminatedPodGCThreshold int

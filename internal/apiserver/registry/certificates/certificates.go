@@ -20,8 +20,11 @@ func Resources() []*registry.Resource {
 			GVR:  schema.GroupVersionResource{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests"},
 			Kind: "CertificateSigningRequest", SingularName: "certificatesigningrequest",
 			ShortNames: []string{"csr"}, HasStatus: true,
-			New:     func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} },
-			NewList: func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
+			// approval sets the Approved/Denied conditions; status the
+			// certificate and the other conditions.
+			Subresources: []string{"approval"},
+			New:          func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} },
+			NewList:      func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
 		}, registry.Strategy[*certificatesv1.CertificateSigningRequest]{
 			// The requester is whoever creates the request, not what it says.
 			PrepareForCreate: func(ctx context.Context, c *certificatesv1.CertificateSigningRequest) error {
@@ -31,7 +34,14 @@ func Resources() []*registry.Resource {
 				}
 				return nil
 			},
-			Table: csrTable,
+			// The request itself never changes; metadata may.
+			PrepareForUpdate: func(c, old *certificatesv1.CertificateSigningRequest) {
+				c.Spec = old.Spec
+			},
+			PrepareForSubresourceUpdate: prepareForSubresourceUpdate,
+			Validate:                    validateCSR,
+			ValidateStatusUpdate:        validateStatusUpdate,
+			Table:                       csrTable,
 			FieldSet: func(c *certificatesv1.CertificateSigningRequest) fields.Set {
 				return fields.Set{"spec.signerName": c.Spec.SignerName}
 			},

@@ -60,9 +60,9 @@ func Secrets() *registry.Resource {
 func ServiceAccounts() *registry.Resource {
 	return registry.Define(registry.Resource{
 		GVR: gvr("serviceaccounts"), Kind: "ServiceAccount", SingularName: "serviceaccount", Namespaced: true,
-		ShortNames: []string{"sa"},
-		New:        func() runtime.Object { return &corev1.ServiceAccount{} },
-		NewList:    func() runtime.Object { return &corev1.ServiceAccountList{} },
+		ShortNames: []string{"sa"}, Subresources: []string{"token"},
+		New:     func() runtime.Object { return &corev1.ServiceAccount{} },
+		NewList: func() runtime.Object { return &corev1.ServiceAccountList{} },
 	}, registry.Strategy[*corev1.ServiceAccount]{
 		Table: registry.NewTable([]metav1.TableColumnDefinition{
 			{Name: "Secrets", Type: "string", Description: corev1.ServiceAccount{}.SwaggerDoc()["secrets"]},
