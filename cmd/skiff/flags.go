@@ -42,6 +42,9 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA bundle of the external etcd")
 	f.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval, "how often old etcd revisions are compacted (0 disables)")
 	f.StringVar(&o.ServiceCIDR, "service-cidr", o.ServiceCIDR, "IPv4 range for service cluster IPs")
+	f.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "range the node IPAM controller cuts node pod CIDRs from")
+	f.IntVar(&o.NodeCIDRMaskSize, "node-cidr-mask-size", o.NodeCIDRMaskSize, "prefix length of each node's pod CIDR")
+	f.DurationVar(&o.NodeMonitorGracePeriod, "node-monitor-grace-period", o.NodeMonitorGracePeriod, "how long a node may renew neither its lease nor its status before it is marked Unknown")
 	f.StringVar(&o.NodePortRange, "service-node-port-range", o.NodePortRange, "port range for NodePort services")
 	f.DurationVar(&o.EventTTL, "event-ttl", o.EventTTL, "how long events are kept after their last update")
 	return cmd

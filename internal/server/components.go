@@ -91,5 +91,6 @@ func managerOptions(o Options) manager.Options {
 	if threshold <= 0 {
 		threshold = -1 // as upstream: 0 or less never deletes finished pods
 	}
-	return manager.Options{Controllers: o.Controllers, LeaderElection: true, TerminatedPodGCThreshold: threshold}
+	return manager.Options{Controllers: o.Controllers, LeaderElection: true, TerminatedPodGCThreshold: threshold,
+		ClusterCIDR: o.ClusterCIDR, NodeCIDRMaskSize: o.NodeCIDRMaskSize, NodeMonitorGracePeriod: o.NodeMonitorGracePeriod}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/skiffhq/skiff/internal/agent"
 	"github.com/skiffhq/skiff/internal/apiserver"
 	"github.com/skiffhq/skiff/internal/apiserver/admission"
+	"github.com/skiffhq/skiff/internal/apiserver/admission/defaulttolerationseconds"
 	"github.com/skiffhq/skiff/internal/apiserver/admission/namespacelifecycle"
 	"github.com/skiffhq/skiff/internal/apiserver/registry"
 	"github.com/skiffhq/skiff/internal/apiserver/registry/core"
@@ -63,6 +64,12 @@ type Options struct {
 	DisableControllers       bool
 	TerminatedPodGCThreshold int
 
+	// ClusterCIDR and NodeCIDRMaskSize are where node pod CIDRs come from;
+	// NodeMonitorGracePeriod is how long a silent node stays Ready.
+	ClusterCIDR            string
+	NodeCIDRMaskSize       int
+	NodeMonitorGracePeriod time.Duration
+
 	ServiceCIDR   string
 	NodePortRange string
 	EventTTL      time.Duration
@@ -88,6 +95,7 @@ func DefaultOptions() Options {
 		EtcdCompactionInterval: 5 * time.Minute,
 		ServiceCIDR:            "10.96.0.0/16", NodePortRange: "30000-32767",
 		EventTTL:    time.Hour,
+		ClusterCIDR: "10.42.0.0/16", NodeCIDRMaskSize: 24, NodeMonitorGracePeriod: 40 * time.Second,
 		Controllers: []string{"*"}, TerminatedPodGCThreshold: 12500,
 	}
 }
@@ -270,7 +278,7 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 		Resources:     apiserver.BuiltinResources(deps),
 		Scheme:        apiserver.NewScheme(),
 		Authenticator: auth.Union{auth.ClientCertAuthenticator{}, auth.NewBootstrapTokenAuthenticator(joinToken), tokens.Authenticator()},
-		Admission:     admission.Chain{nsLifecycle, priorities, serviceAccounts},
+		Admission:     admission.Chain{nsLifecycle, priorities, &defaulttolerationseconds.Plugin{}, serviceAccounts},
 		Metrics:       reg,
 		Version:       version.Get(),
 		// Signs serviceaccounts/token; authenticates the tokens above.

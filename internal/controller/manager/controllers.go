@@ -12,10 +12,13 @@ import (
 	"github.com/skiffhq/skiff/internal/controller/garbagecollector"
 	"github.com/skiffhq/skiff/internal/controller/job"
 	"github.com/skiffhq/skiff/internal/controller/namespace"
+	"github.com/skiffhq/skiff/internal/controller/nodeipam"
+	"github.com/skiffhq/skiff/internal/controller/nodelifecycle"
 	"github.com/skiffhq/skiff/internal/controller/podgc"
 	"github.com/skiffhq/skiff/internal/controller/replicaset"
 	"github.com/skiffhq/skiff/internal/controller/rootcacertpublisher"
 	"github.com/skiffhq/skiff/internal/controller/serviceaccount"
+	"github.com/skiffhq/skiff/internal/controller/taineviction"
 	"github.com/skiffhq/skiff/internal/controller/ttlafterfinished"
 )
 
@@ -68,6 +71,13 @@ var knownControllers = []knownController{
 		return cronjob.New(c, cronjob.Config{}), nil
 	}},
 	{"disruption", "disruption-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) { return disruption.New(c), nil }},
+	{"nodeipam", "node-ipam-controller", func(c *controller.Context, o Options) (controller.Runnable, error) {
+		return nodeipam.New(c, nodeIPAMConfig(o))
+	}},
+	{"nodelifecycle", "node-lifecycle-controller", func(c *controller.Context, o Options) (controller.Runnable, error) {
+		return nodelifecycle.New(c, nodelifecycle.Config{GracePeriod: o.NodeMonitorGracePeriod})
+	}},
+	{taineviction.Name, "taineviction", func(c *controller.Context, _ Options) (controller.Runnable, error) { return taineviction.New(c) }},
 }
 
 // KnownControllers returns the names --controllers accepts, in start order.

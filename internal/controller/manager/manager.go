@@ -77,6 +77,13 @@ type Options struct {
 	// GCDiscoveryPeriod is how often the garbage collector looks for new
 	// or removed resources; default 30s.
 	GCDiscoveryPeriod time.Duration
+	// ClusterCIDR is the range node pod CIDRs are cut from; default
+	// 10.42.0.0/16. NodeCIDRMaskSize is each node's prefix length; default 24.
+	ClusterCIDR      string
+	NodeCIDRMaskSize int
+	// NodeMonitorGracePeriod is how long a node may go without renewing its
+	// lease or status before it is marked Unknown; default 40s.
+	NodeMonitorGracePeriod time.Duration
 	// Log is the logger; default slog.Default().
 	Log *slog.Logger
 }
@@ -98,8 +105,10 @@ func (o Options) withDefaults() Options {
 // Validate checks the options without starting anything (an unknown name
 // in Controllers is an error).
 func (o Options) Validate() error {
-	_, err := selectControllers(o.Controllers)
-	return err
+	if _, err := selectControllers(o.Controllers); err != nil {
+		return err
+	}
+	return nodeIPAMConfig(o).Validate()
 }
 
 // Run runs the enabled controllers against the API server cfg points to

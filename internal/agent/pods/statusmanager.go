@@ -1,0 +1,187 @@
+package pods
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+)
+
+// kubeletConditions are the pod conditions the agent owns; others (PodScheduled,
+// readiness gates, DisruptionTarget) are kept as they are.
+func kubeletCondition(t corev1.PodConditionType) bool {
+	switch t {
+	case corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady:
+		return true
+	}
+	return false
+}
+
+// desiredStatus is the latest status a worker computed for a pod.
+type desiredStatus struct {
+	namespace, name string
+	uid             types.UID
+	status          corev1.PodStatus
+}
+
+// statusManager coalesces status updates: it keeps the latest desired
+// status per pod and one goroutine writes them, skipping no-op writes and
+// retrying failed ones until they land or the pod is gone.
+type statusManager struct {
+	client kubernetes.Interface
+	lister corelisters.PodLister
+	log    *slog.Logger
+	kickCh chan struct{}
+
+	// writeMu serialises writes (the writer loop and flush).
+	writeMu sync.Mutex
+	// mu guards pending. Lock order: writeMu before mu.
+	mu      sync.Mutex
+	pending map[types.UID]*desiredStatus
+}
+
+func newStatusManager(client kubernetes.Interface, log *slog.Logger) *statusManager {
+	return &statusManager{client: client, log: log, kickCh: make(chan struct{}, 1), pending: map[types.UID]*desiredStatus{}}
+}
+
+// set records pod's desired status for writing.
+func (s *statusManager) set(pod *corev1.Pod, status corev1.PodStatus) {
+	s.mu.Lock()
+	s.pending[pod.UID] = &desiredStatus{namespace: pod.Namespace, name: pod.Name, uid: pod.UID, status: status}
+	s.mu.Unlock()
+	select {
+	case s.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+// run writes pending statuses until ctx ends.
+func (s *statusManager) run(ctx context.Context) {
+	retry := time.NewTimer(time.Hour)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kickCh:
+		case <-retry.C:
+		}
+		if s.writeAll(ctx) {
+			retry.Reset(time.Second)
+		}
+	}
+}
+
+// writeAll writes every pending status once; it reports whether some must
+// be retried.
+func (s *statusManager) writeAll(ctx context.Context) bool {
+	s.mu.Lock()
+	uids := make([]types.UID, 0, len(s.pending))
+	for uid := range s.pending {
+		uids = append(uids, uid)
+	}
+	s.mu.Unlock()
+	failed := false
+	for _, uid := range uids {
+		if err := s.flush(ctx, uid); err != nil {
+			s.log.Warn("write pod status", "uid", uid, "err", err)
+			failed = true
+		}
+	}
+	return failed
+}
+
+// flush writes pod uid's pending status now, if any. On error the status
+// stays pending (unless a newer one replaced it meanwhile, which wins).
+func (s *statusManager) flush(ctx context.Context, uid types.UID) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	d := s.pending[uid]
+	s.mu.Unlock()
+	if d == nil {
+		return nil
+	}
+	err := s.write(ctx, d)
+	s.mu.Lock()
+	if err == nil && s.pending[uid] == d {
+		delete(s.pending, uid)
+	}
+	s.mu.Unlock()
+	return err
+}
+
+// write merges d into the pod's current status and updates it unless
+// nothing changes. A pod that is gone (or replaced) is done with.
+func (s *statusManager) write(ctx context.Context, d *desiredStatus) error {
+	var pod *corev1.Pod
+	if s.lister != nil {
+		if p, err := s.lister.Pods(d.namespace).Get(d.name); err == nil && p.UID == d.uid {
+			pod = p
+		}
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		if pod == nil {
+			p, err := s.client.CoreV1().Pods(d.namespace).Get(ctx, d.name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("get pod %s/%s: %w", d.namespace, d.name, err)
+			}
+			pod = p
+		}
+		if pod.UID != d.uid {
+			return nil
+		}
+		merged := mergeStatus(pod.Status, d.status)
+		if equality.Semantic.DeepEqual(merged, pod.Status) {
+			return nil
+		}
+		upd := pod.DeepCopy()
+		upd.Status = merged
+		_, err := s.client.CoreV1().Pods(d.namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+			return nil
+		case apierrors.IsConflict(err):
+			pod = nil // read it again
+		default:
+			return fmt.Errorf("update status of pod %s/%s: %w", d.namespace, d.name, err)
+		}
+	}
+	return fmt.Errorf("update status of pod %s/%s: conflicts persist", d.namespace, d.name)
+}
+
+// mergeStatus puts the agent's view into the pod's current status, keeping
+// conditions others own and never leaving a terminal phase.
+func mergeStatus(cur, desired corev1.PodStatus) corev1.PodStatus {
+	out := *desired.DeepCopy()
+	out.Conditions = nil
+	for _, c := range cur.Conditions {
+		if !kubeletCondition(c.Type) {
+			out.Conditions = append(out.Conditions, c)
+		}
+	}
+	out.Conditions = append(out.Conditions, desired.Conditions...)
+	if out.Message == "" && out.Reason == "" {
+		out.Message, out.Reason = cur.Message, cur.Reason
+	}
+	if out.NominatedNodeName == "" {
+		out.NominatedNodeName = cur.NominatedNodeName
+	}
+	out.ResourceClaimStatuses = cur.ResourceClaimStatuses
+	if isTerminal(cur.Phase) && !isTerminal(out.Phase) {
+		out.Phase = cur.Phase
+	}
+	return out
+}
