@@ -576,4 +576,3 @@ func TestWorkersStop(t *testing.T) {
 		t.Fatal("a stopped manager took on a pod (its readiness is pending)")
 	}
 }
-
