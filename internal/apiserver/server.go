@@ -10,6 +10,7 @@
 package apiserver
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"net/http/pprof"
@@ -50,6 +51,10 @@ type Config struct {
 	// Metrics is where the server registers its Prometheus metrics.
 	Metrics *prometheus.Registry
 	Version version.Info
+	// NodeClientTLS is how the server connects to node agents (logs, exec,
+	// attach, port-forward, node proxy): its client certificate. nil
+	// answers those requests with 503.
+	NodeClientTLS *tls.Config
 }
 
 // Server is the API server's HTTP handler.

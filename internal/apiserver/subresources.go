@@ -24,6 +24,10 @@ func (s *Server) builtinSubresources() map[string]subresourceFunc {
 		"pods/binding":        s.serveBinding,
 		"pods/eviction":       s.serveEviction,
 		"namespaces/finalize": s.serveFinalize,
+		// Served by the node agents (streaming.go, podlog.go, nodeproxy.go).
+		"pods/log": s.servePodLog, "pods/exec": s.serveExec, "pods/attach": s.serveAttach,
+		"pods/portforward": s.servePortForward, "pods/proxy": s.servePodProxy, "nodes/proxy": s.serveNodeProxy,
+		"pods/ephemeralcontainers": s.serveEphemeralContainers,
 	}
 	for _, r := range []string{"deployments", "replicasets", "statefulsets", "replicationcontrollers"} {
 		m[r+"/scale"] = s.serveScale

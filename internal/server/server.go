@@ -182,6 +182,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := bootstrap(ctx, api, o, port); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
+	if err := publishClientCA(ctx, api, certs.clientCA.CertPEM); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
 
 	// 5. Kubeconfig for the admin, then ready: whoever waits for /readyz
 	// finds the kubeconfig in place.
@@ -268,6 +271,10 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 	if err != nil {
 		return nil, nil, err
 	}
+	agentTLS, err := agentClientTLS(o)
+	if err != nil {
+		return nil, nil, err
+	}
 	api, err = apiserver.New(apiserver.Config{
 		Storage: backend,
 		Cache: func(backend storage.Interface, prefix string) storage.Interface {
@@ -281,6 +288,7 @@ func newAPIServer(o Options, backend storage.Interface, reg *prometheus.Registry
 		Admission:     admission.Chain{nsLifecycle, priorities, &defaulttolerationseconds.Plugin{}, serviceAccounts},
 		Metrics:       reg,
 		Version:       version.Get(),
+		NodeClientTLS: agentTLS,
 		// Signs serviceaccounts/token; authenticates the tokens above.
 		ServiceAccountTokens: tokens,
 	})

@@ -21,7 +21,7 @@ import (
 func Nodes() *registry.Resource {
 	return registry.Define(registry.Resource{
 		GVR: gvr("nodes"), Kind: "Node", SingularName: "node", ShortNames: []string{"no"},
-		HasStatus: true, KeepStatusOnCreate: true,
+		HasStatus: true, KeepStatusOnCreate: true, Subresources: []string{"proxy"},
 		New:     func() runtime.Object { return &corev1.Node{} },
 		NewList: func() runtime.Object { return &corev1.NodeList{} },
 	}, registry.Strategy[*corev1.Node]{

@@ -20,7 +20,7 @@ func Pods() *registry.Resource {
 		GVR: gvr("pods"), Kind: "Pod", SingularName: "pod", Namespaced: true,
 		ShortNames: []string{"po"}, Categories: []string{"all"},
 		HasStatus: true, ReturnDeletedObject: true,
-		Subresources: []string{"binding", "eviction"},
+		Subresources: []string{"attach", "binding", "ephemeralcontainers", "eviction", "exec", "log", "portforward", "proxy"},
 		New:          func() runtime.Object { return &corev1.Pod{} },
 		NewList:      func() runtime.Object { return &corev1.PodList{} },
 	}, registry.Strategy[*corev1.Pod]{
