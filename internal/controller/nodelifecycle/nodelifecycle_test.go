@@ -271,3 +271,47 @@ func TestTaintsFromConditions(t *testing.T) {
 	waitNode(t, c, "fresh", "only the unschedulable and foreign taints left", hasTaints(
 		"example.com/mine:NoSchedule", "node.kubernetes.io/unschedulable:NoSchedule"))
 }
+
+// TestUnreachableNodeEvictsPods runs node lifecycle with taint eviction and
+// the API's default tolerations: pods on a node that stopped reporting are
+// evicted once their unreachable toleration runs out; pods with the
+// default five minutes are still there then.
+func TestUnreachableNodeEvictsPods(t *testing.T) {
+	env := controllertest.Start(t, manager.Options{
+		Controllers: []string{"nodelifecycle", "taint-eviction-controller"}, NodeMonitorGracePeriod: gracePeriod,
+	})
+	c := env.Client
+	ns := env.Namespace("lifecycle")
+	createNode(t, c, "gone", conditions(corev1.ConditionTrue, corev1.ConditionFalse))
+	short := controllertest.Pod(ns, "short", "web", "gone")
+	one := int64(1)
+	short.Spec.Tolerations = []corev1.Toleration{{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists,
+		Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &one}}
+	for _, p := range []*corev1.Pod{short, controllertest.Pod(ns, "default", "web", "gone")} {
+		if _, err := c.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	terminating := func(name string) (bool, error) {
+		p, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return p.DeletionTimestamp != nil, fmt.Errorf("pod %s not deleted; node taints %v", name, nodeTaints(t, c, "gone"))
+	}
+	controllertest.Eventually(t, "eviction of the pod tolerating unreachable for 1s", func() (bool, error) { return terminating("short") })
+	if gone, _ := terminating("default"); gone {
+		t.Errorf("pod with the default 300s tolerations evicted already")
+	}
+}
+
+func nodeTaints(t *testing.T, c kubernetes.Interface, name string) []string {
+	n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	return taintSet(n)
+}
