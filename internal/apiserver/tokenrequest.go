@@ -27,10 +27,10 @@ const (
 
 var (
 	tokenRequestGVK = authenticationv1.SchemeGroupVersion.WithKind("TokenRequest")
-	podsGVR         = corev1.SchemeGroupVersion.WithResource("pods")
-	secretsGVR      = corev1.SchemeGroupVersion.WithResource("secrets")
-	nodesGVR        = corev1.SchemeGroupVersion.WithResource("nodes")
-	saGVR           = corev1.SchemeGroupVersion.WithResource("serviceaccounts")
+	boundPodsGVR    = corev1.SchemeGroupVersion.WithResource("pods")
+	boundSecretsGVR = corev1.SchemeGroupVersion.WithResource("secrets")
+	boundNodesGVR   = corev1.SchemeGroupVersion.WithResource("nodes")
+	tokenSAGVR      = corev1.SchemeGroupVersion.WithResource("serviceaccounts")
 )
 
 // serveTokenRequest issues a service-account token (POST
@@ -132,11 +132,11 @@ func (s *Server) bindToken(ctx context.Context, ns string, ref *authenticationv1
 	objNS := ns
 	switch gvk.Kind {
 	case "Pod":
-		gvr = podsGVR
+		gvr = boundPodsGVR
 	case "Secret":
-		gvr = secretsGVR
+		gvr = boundSecretsGVR
 	case "Node":
-		gvr, objNS = nodesGVR, ""
+		gvr, objNS = boundNodesGVR, ""
 	default:
 		return apierrors.NewBadRequest(fmt.Sprintf("cannot bind token for object of type %s", gvk))
 	}
@@ -155,7 +155,7 @@ func (s *Server) bindToken(ctx context.Context, ns string, ref *authenticationv1
 		spec.Pod = bound
 		if node := obj.(*corev1.Pod).Spec.NodeName; node != "" {
 			spec.Node = &auth.ObjectRef{Name: node}
-			if n, err := s.Store(nodesGVR).GetCached(ctx, "", node); err == nil {
+			if n, err := s.Store(boundNodesGVR).GetCached(ctx, "", node); err == nil {
 				spec.Node.UID = string(n.(metav1.Object).GetUID())
 			}
 		}
@@ -182,14 +182,14 @@ func (s *Server) ValidateBoundToken(ctx context.Context, c *auth.ServiceAccountC
 		}
 		return nil
 	}
-	if err := check(saGVR, k.Namespace, &k.ServiceAccount); err != nil {
+	if err := check(tokenSAGVR, k.Namespace, &k.ServiceAccount); err != nil {
 		return err
 	}
 	if k.Pod != nil {
-		return check(podsGVR, k.Namespace, k.Pod)
+		return check(boundPodsGVR, k.Namespace, k.Pod)
 	}
 	if k.Secret != nil {
-		return check(secretsGVR, k.Namespace, k.Secret)
+		return check(boundSecretsGVR, k.Namespace, k.Secret)
 	}
 	return nil
 }
