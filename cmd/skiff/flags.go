@@ -16,11 +16,16 @@ import (
 
 func serverCommand() *cobra.Command {
 	o := server.DefaultOptions()
+	var node nodeFlags // the in-process agent's flags, shared with `skiff agent`
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane (API server with embedded etcd) and a node agent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.Agent, err = node.options(); err != nil {
+				return err
+			}
 			return server.Run(cmd.Context(), o)
 		},
 	}
@@ -40,6 +45,8 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.EtcdCertFile, "etcd-certfile", "", "client certificate for the external etcd")
 	f.StringVar(&o.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
 	f.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA bundle of the external etcd")
+	f.DurationVar(&o.ClusterSigningDuration, "cluster-signing-duration", o.ClusterSigningDuration, "longest validity of certificates signed for CertificateSigningRequests (node client certificates)")
+	node.bind(f)
 	f.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval, "how often old etcd revisions are compacted (0 disables)")
 	f.StringVar(&o.ServiceCIDR, "service-cidr", o.ServiceCIDR, "IPv4 range for service cluster IPs")
 	f.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "range the node IPAM controller cuts node pod CIDRs from")

@@ -22,7 +22,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), versionCommand(), kubeconfigCommand(), benchCommand(), imagesCommand())
+	root.AddCommand(serverCommand(), agentCommand(), versionCommand(), kubeconfigCommand(), benchCommand(), imagesCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		slog.Error("skiff failed", "err", err)
 		fmt.Fprintln(os.Stderr, "Error:", err)
