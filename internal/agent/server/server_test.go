@@ -53,7 +53,9 @@ func setup(t *testing.T) *env {
 		fmt.Sprintf("mkdir -p /www && echo hello from the pod > /www/index.html && exec httpd -f -p 127.0.0.1:%d -h /www", e.httpdPort))
 	pods := []*corev1.Pod{e.pod.Object("node1", "app", "counter", "httpd", "later")}
 	srv := server.New(server.Options{NodeName: "node1", Runtime: n.Client, Pods: func() []*corev1.Pod { return pods }})
-	e.agent = agenttest.Serve(t, n.Dir, srv.Handler(), nil)
+	ca := agenttest.NewClientCA(t, n.Dir)
+	e.agent = agenttest.Serve(t, n.Dir, srv.Handler(), ca.CertPEM)
+	e.agent.ClientCA = ca
 	e.clientTLS = e.agent.ClientTLS(t, server.APIServerUser)
 	e.client = &http.Client{Transport: &http.Transport{TLSClientConfig: e.clientTLS}}
 	crinode.WaitFor(t, time.Minute, "the app's second run to log", func(context.Context) (bool, error) {

@@ -115,22 +115,27 @@ func (p *Pod) Object(nodeName string, names ...string) *corev1.Pod {
 type Agent struct {
 	URL  string
 	Port int
-	// ClientCA signs the certificates the agent accepts.
+	// ClientCA issues client certificates (ClientCert, ClientTLS,
+	// RESTConfig); the test sets it.
 	ClientCA *pki.CA
 }
 
-// Serve serves h with the agent's TLS configuration (server.TLSConfig in
-// dir) accepting client certificates of clientCA; a nil clientCA makes a
-// new one.
-func Serve(t testing.TB, dir string, h http.Handler, clientCA *pki.CA) *Agent {
+// NewClientCA makes a client CA in dir for tests that issue their own
+// client certificates.
+func NewClientCA(t testing.TB, dir string) *pki.CA {
 	t.Helper()
-	if clientCA == nil {
-		var err error
-		if clientCA, err = pki.EnsureCA(filepath.Join(dir, "client-ca"), "client-ca", "test-client-ca"); err != nil {
-			t.Fatal(err)
-		}
+	ca, err := pki.EnsureCA(filepath.Join(dir, "client-ca"), "client-ca", "test-client-ca")
+	if err != nil {
+		t.Fatal(err)
 	}
-	cfg, err := server.TLSConfig(dir, clientCA.CertPEM, []string{"127.0.0.1"})
+	return ca
+}
+
+// Serve serves h with the agent's TLS configuration (server.TLSConfig in
+// dir), accepting client certificates signed by the CAs in clientCAPEM.
+func Serve(t testing.TB, dir string, h http.Handler, clientCAPEM []byte) *Agent {
+	t.Helper()
+	cfg, err := server.TLSConfig(dir, clientCAPEM, []string{"127.0.0.1"})
 	if err != nil {
 		t.Fatalf("TLSConfig: %v", err)
 	}
@@ -138,7 +143,7 @@ func Serve(t testing.TB, dir string, h http.Handler, clientCA *pki.CA) *Agent {
 	srv.TLS = cfg
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return &Agent{URL: srv.URL, Port: srv.Listener.Addr().(*net.TCPAddr).Port, ClientCA: clientCA}
+	return &Agent{URL: srv.URL, Port: srv.Listener.Addr().(*net.TCPAddr).Port}
 }
 
 // ClientTLS returns a client TLS config with a certificate for user in
