@@ -64,7 +64,9 @@ func runBusybox(t *testing.T, n *crinode.Node, name string, command ...string) s
 }
 
 func execProbe(cmd ...string) *corev1.Probe {
-	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: cmd}}, FailureThreshold: 1}
+	// A generous timeout: a loaded machine must not turn a result into a
+	// timeout (the timeout case sets its own).
+	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: cmd}}, FailureThreshold: 1, TimeoutSeconds: 30}
 }
 
 func execIn(t *testing.T, n *crinode.Node, id string, cmd ...string) cri.ExecResult {

@@ -402,7 +402,9 @@ func (f *flipServer) count(path string) int {
 }
 
 func (f *flipServer) probe(t *testing.T, path string, failureThreshold int32) *corev1.Probe {
-	return &corev1.Probe{ProbeHandler: httpGet(path, serverPort(t, f.URL)), FailureThreshold: failureThreshold}
+	// A generous timeout: these tests are about results, not timeouts, and
+	// a loaded machine must not turn a 500 into a timeout.
+	return &corev1.Probe{ProbeHandler: httpGet(path, serverPort(t, f.URL)), FailureThreshold: failureThreshold, TimeoutSeconds: 10}
 }
 
 // TestReadinessFlips: a failing readiness probe that starts passing makes
@@ -575,4 +577,26 @@ func TestWorkersStop(t *testing.T) {
 	if !m.Ready("a1") {
 		t.Fatal("a stopped manager took on a pod (its readiness is pending)")
 	}
+}
+
+// TestInitialDelay: a probe waits initialDelaySeconds after the container
+// started; one whose delay has passed runs at once.
+func TestInitialDelay(t *testing.T) {
+	f := newFlipServer(t)
+	f.set("/early", true)
+	f.set("/late", true)
+	h := newHarness(t, prober.Options{})
+	delayed := f.probe(t, "/late", 1)
+	delayed.InitialDelaySeconds = 3600
+	pod, status := podWith("delay", "d1", corev1.Container{LivenessProbe: f.probe(t, "/early", 1), ReadinessProbe: delayed})
+	h.m.Sync(pod, status)
+	waitFor(t, "three liveness probes", func() bool { return f.count("/early") >= 3 }, h.events.String)
+	if f.count("/late") != 0 || h.m.Ready("d1") {
+		t.Fatal("the readiness probe ran before its initial delay")
+	}
+
+	status.ContainerStatuses[0] = running("app", "d2")
+	status.ContainerStatuses[0].State.Running.StartedAt = metav1.NewTime(time.Now().Add(-2 * time.Hour))
+	h.m.Sync(pod, status)
+	waitFor(t, "ready once the delay has passed", func() bool { return h.m.Ready("d2") }, h.events.String)
 }
