@@ -119,6 +119,42 @@ func TestStreamingWithKubectl(t *testing.T) {
 	t.Run("port-forward", c.testPortForward)
 	t.Run("attach", c.testAttach)
 	t.Run("debug", c.testDebug)
+	t.Run("api", c.testAPI)
+}
+
+// testAPI checks discovery, the node proxy and requests the API server
+// answers itself.
+func (c *streamingCluster) testAPI(t *testing.T) {
+	ctx := context.Background()
+	res, err := c.ts.Client.Discovery().ServerResourcesForGroupVersion("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	for _, r := range res.APIResources {
+		served[r.Name] = true
+	}
+	for _, want := range []string{"pods/log", "pods/exec", "pods/attach", "pods/portforward", "pods/proxy", "pods/ephemeralcontainers", "nodes/proxy"} {
+		if !served[want] {
+			t.Errorf("discovery lacks %s", want)
+		}
+	}
+	out, stderr, err := c.run(t, "", "get", "--raw", "/api/v1/nodes/node1/proxy/stats/summary")
+	if err != nil || !strings.Contains(out, `"nodeName":"node1"`) {
+		t.Errorf("node proxy to /stats/summary = %v %q %s", err, out, stderr)
+	}
+	pending := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "default"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: images.BusyboxImageRef}}}}
+	if _, err := c.ts.Client.CoreV1().Pods("default").Create(ctx, pending, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, err := c.run(t, "", "logs", "pending"); err != nil || out != "" {
+		t.Errorf("logs of an unscheduled pod = %v %q %s; want nothing, like upstream", err, out, stderr)
+	}
+	_, stderr, err = c.run(t, "", "exec", "pending", "--", "true")
+	if err == nil || !strings.Contains(stderr, "pod pending does not have a host assigned") {
+		t.Errorf("exec in an unscheduled pod = %v, stderr %q", err, stderr)
+	}
 }
 
 func (c *streamingCluster) testLogs(t *testing.T) {
