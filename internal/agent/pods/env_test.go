@@ -43,13 +43,15 @@ type env struct {
 	mgr    *pods.Manager
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, network bool) *env {
 	t.Helper()
 	n := crinode.Start(t)
 	n.ImportImages(t)
 	srv := testserver.Start(t, nil)
 	e := &env{t: t, node: n, client: srv.Client, dir: t.TempDir()}
-	e.setUpNetwork()
+	if network {
+		e.setUpNetwork()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName}}

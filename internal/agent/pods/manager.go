@@ -86,14 +86,14 @@ type Options struct {
 
 // Manager runs the pods bound to this node, one worker per pod UID.
 type Manager struct {
-	o        Options
-	probes   *prober.Manager
+	o      Options
+	probes *prober.Manager
 	// ownProbes: Run starts probes (NewManager made it).
 	ownProbes bool
-	statuses *statusManager
-	log      *slog.Logger
-	recorder kuberecord.EventRecorder
-	env      envvars.Source
+	statuses  *statusManager
+	log       *slog.Logger
+	recorder  kuberecord.EventRecorder
+	env       envvars.Source
 
 	// lister and synced are set by Run before any worker starts.
 	lister corelisters.PodLister

@@ -1,17 +1,26 @@
 package pods_test
 
 import (
+	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/skiffhq/skiff/internal/testutil/crinode"
 )
 
 // TestPods runs pods through one agent, API server and containerd.
 func TestPods(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, true)
 	ns := e.namespace(t, "pods")
 
 	t.Run("running pod reaches Ready with its status filled in", func(t *testing.T) {
@@ -101,4 +110,111 @@ func TestPods(t *testing.T) {
 			t.Errorf("restartCount = %d, want 0 with restartPolicy Never", cs.RestartCount)
 		}
 	})
+}
+
+// TestContainerOrder covers init containers, sidecars and graceful
+// deletion.
+func TestContainerOrder(t *testing.T) {
+	e := newEnv(t, false)
+	ns := e.namespace(t, "order")
+
+	t.Run("init containers run in order before app containers", func(t *testing.T) {
+		pod := busyboxPod(ns, "inits", corev1.RestartPolicyAlways, "exec sleep 3600")
+		pod.Spec.HostNetwork = true
+		pod.Spec.InitContainers = []corev1.Container{busybox("first", "exit 0"), busybox("second", "exit 0")}
+		e.createPod(t, pod)
+		p := e.waitPod(t, ns, "inits", "Running", func(p *corev1.Pod) bool {
+			return p.Status.Phase == corev1.PodRunning && condition(p, corev1.PodInitialized) == corev1.ConditionTrue
+		})
+		var statuses []*runtimeapi.ContainerStatus
+		for _, name := range []string{"first", "second", "main"} {
+			cs := containerStatus(p, name)
+			if name != "main" && (cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 || !cs.Ready) {
+				t.Errorf("init container %s = %+v, want terminated with 0 and ready", name, cs)
+			}
+			statuses = append(statuses, e.criStatus(t, cs.ContainerID))
+		}
+		if statuses[1].GetCreatedAt() < statuses[0].GetFinishedAt() || statuses[2].GetCreatedAt() < statuses[1].GetFinishedAt() {
+			t.Errorf("containers overlap: first finished %d, second created %d finished %d, main created %d",
+				statuses[0].GetFinishedAt(), statuses[1].GetCreatedAt(), statuses[1].GetFinishedAt(), statuses[2].GetCreatedAt())
+		}
+	})
+
+	t.Run("failing init container with restartPolicy Never fails the pod", func(t *testing.T) {
+		pod := busyboxPod(ns, "badinit", corev1.RestartPolicyNever, "exec sleep 3600")
+		pod.Spec.HostNetwork = true
+		pod.Spec.InitContainers = []corev1.Container{busybox("setup", "exit 4")}
+		e.createPod(t, pod)
+		p := e.waitPod(t, ns, "badinit", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+		if term := containerStatus(p, "setup").State.Terminated; term == nil || term.ExitCode != 4 {
+			t.Errorf("setup = %+v, want exit 4", containerStatus(p, "setup"))
+		}
+		if cs := containerStatus(p, "main"); cs.ContainerID != "" || cs.State.Waiting == nil || cs.State.Waiting.Reason != "PodInitializing" {
+			t.Errorf("main = %+v, want never started (PodInitializing)", cs)
+		}
+	})
+
+	t.Run("sidecar runs alongside the app and stops when the pod completes", func(t *testing.T) {
+		pod := busyboxPod(ns, "sidecar", corev1.RestartPolicyNever, "ps | grep -q '[s]leep 3600'")
+		pod.Spec.HostNetwork = true
+		pod.Spec.ShareProcessNamespace = ptr(true)
+		side := busybox("helper", "exec sleep 3600")
+		side.RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
+		pod.Spec.InitContainers = []corev1.Container{side}
+		e.createPod(t, pod)
+		p := e.waitPod(t, ns, "sidecar", "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+		if term := containerStatus(p, "main").State.Terminated; term == nil || term.ExitCode != 0 {
+			t.Errorf("main = %+v, want exit 0 (it saw the sidecar running)", containerStatus(p, "main"))
+		}
+		e.waitPod(t, ns, "sidecar", "the sidecar stopped", func(p *corev1.Pod) bool {
+			cs := containerStatus(p, "helper")
+			return cs.State.Terminated != nil
+		})
+	})
+
+	t.Run("deletion runs preStop, sends SIGTERM and removes the pod", func(t *testing.T) {
+		shared := filepath.Join(e.dir, "shared")
+		if err := os.MkdirAll(shared, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		pod := busyboxPod(ns, "graceful", corev1.RestartPolicyAlways,
+			"trap 'echo TERM >> /shared/log; exit 0' TERM; echo started >> /shared/log; while :; do sleep 1; done")
+		pod.Spec.HostNetwork = true
+		pod.Spec.Volumes = []corev1.Volume{{Name: "shared", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: shared}}}}
+		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "shared", MountPath: "/shared"}}
+		pod.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
+			Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo preStop >> /shared/log"}},
+		}}
+		created := e.createPod(t, pod)
+		e.waitPod(t, ns, "graceful", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := e.client.CoreV1().Pods(ns).Delete(ctx, "graceful", metav1.DeleteOptions{}); err != nil {
+			t.Fatalf("delete: %v", err)
+		}
+		crinode.WaitFor(t, 2*time.Minute, "the pod object to be removed", func(ctx context.Context) (bool, error) {
+			_, err := e.client.CoreV1().Pods(ns).Get(ctx, "graceful", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		b, err := os.ReadFile(filepath.Join(shared, "log"))
+		if err != nil || string(b) != "started\npreStop\nTERM\n" {
+			t.Errorf("log = %q, %v; want started, preStop, TERM in that order", b, err)
+		}
+		left, err := e.node.Client.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: map[string]string{"io.kubernetes.pod.uid": string(created.UID)}})
+		if err != nil || len(left) != 0 {
+			t.Errorf("sandboxes left after deletion: %d, %v", len(left), err)
+		}
+	})
+}
+
+// criStatus is the runtime's status of a container.
+func (e *env) criStatus(t *testing.T, containerID string) *runtimeapi.ContainerStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := e.node.Client.ContainerStatus(ctx, strings.TrimPrefix(containerID, "containerd://"))
+	if err != nil {
+		t.Fatalf("ContainerStatus(%s): %v", containerID, err)
+	}
+	return st
 }

@@ -140,9 +140,17 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	// readiness probe is not reported ready before its first probe.
 	w.m.probes.Sync(pod, ptrTo(w.podStatus(pod, state)))
 	status := w.podStatus(pod, state)
-	if isTerminal(status.Phase) {
+	if isTerminal(status.Phase) && !isTerminal(pod.Status.Phase) {
+		// Done: sidecars and the sandbox stop, and the final status shows
+		// them stopped.
 		w.terminal = true
-		w.stopSandboxes(ctx, state)
+		if w.stopSandboxes(ctx, state) {
+			if state, err = observe(ctx, w.m.o.Runtime, w.uid); err != nil {
+				w.wakeIn(time.Second)
+				return false
+			}
+			status = w.podStatusTerminal(pod, state, true)
+		}
 	}
 	if !isTerminal(pod.Status.Phase) {
 		w.m.statuses.set(pod, status)
@@ -522,17 +530,24 @@ func gracePeriod(pod *corev1.Pod) time.Duration {
 }
 
 // stopSandboxes stops the pod's ready sandboxes (a finished pod keeps its
-// containers, for logs, until it is deleted).
-func (w *podWorker) stopSandboxes(ctx context.Context, state *podState) {
+// containers, for logs, until it is deleted); running sidecars get their
+// preStop hooks and grace period first. It reports whether it stopped any.
+func (w *podWorker) stopSandboxes(ctx context.Context, state *podState) bool {
+	stopped := false
 	for _, s := range state.sandboxes {
 		if s.GetState() != runtimeapi.PodSandboxState_SANDBOX_READY {
 			continue
 		}
+		if !stopped && w.lastPod != nil {
+			w.stopContainers(ctx, w.lastPod, state, time.Now().Add(gracePeriod(w.lastPod)))
+		}
+		stopped = true
 		if err := w.m.o.Runtime.StopPodSandbox(ctx, s.GetId()); err != nil {
 			w.m.log.Warn("stop sandbox", "pod", w.namespace+"/"+w.name, "err", err)
 			w.wakeIn(time.Second)
 		}
 	}
+	return stopped
 }
 
 // gc removes containers no status needs: for each name the newest record
