@@ -16,12 +16,24 @@ import (
 // hash in its join token before trusting the server.
 const CACertsPath = "/cacerts"
 
+// ReadJoinToken reads the join token of the server whose data dir is
+// dataDir (DIR/server/token).
+func ReadJoinToken(dataDir string) (auth.JoinToken, error) {
+	data, err := os.ReadFile(joinTokenPath(dataDir))
+	if err != nil {
+		return auth.JoinToken{}, fmt.Errorf("read join token: %w", err)
+	}
+	return auth.ParseJoinToken(string(data))
+}
+
+func joinTokenPath(dataDir string) string { return filepath.Join(dataDir, "server", "token") }
+
 // ensureJoinToken returns the join token of DIR/server/token, generating
 // it (mode 0600) on first start. A stored token whose CA hash no longer
 // matches the server CA (the CA was replaced) keeps its credential and
 // gets the new hash.
 func ensureJoinToken(dataDir string, certs *serverCerts) (auth.JoinToken, error) {
-	path := filepath.Join(dataDir, "server", "token")
+	path := joinTokenPath(dataDir)
 	hash := auth.CAHash(certs.serverCA.Cert.Raw)
 	data, err := os.ReadFile(path)
 	switch {

@@ -34,11 +34,7 @@ func startServer(t *testing.T) (*testserver.Server, auth.JoinToken) {
 		o.DisableControllers = false
 		o.Controllers = []string{"csrapproving", "csrsigning"}
 	})
-	data, err := os.ReadFile(filepath.Join(s.Options.DataDir, "server", "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := auth.ParseJoinToken(string(data))
+	tok, err := server.ReadJoinToken(s.Options.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/skiffhq/skiff/internal/auth"
 	"github.com/skiffhq/skiff/internal/server"
 	"github.com/skiffhq/skiff/internal/testutil/testserver"
 )
@@ -39,11 +36,7 @@ func start(t *testing.T) *fixture {
 		o.DisableControllers = false
 		o.Controllers = []string{"csrapproving", "csrsigning"}
 	})
-	data, err := os.ReadFile(filepath.Join(s.Options.DataDir, "server", "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := auth.ParseJoinToken(string(data))
+	tok, err := server.ReadJoinToken(s.Options.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
