@@ -40,6 +40,7 @@ func startControlLoops(ctx context.Context, cancel context.CancelCauseFunc, wg *
 		return err
 	}
 	mo := managerOptions(o)
+	mo.CSRSigningCA, mo.CSRSigningDuration = certs.clientCA, o.ClusterSigningDuration
 	mo.RootCA = certs.serverCA.CertPEM
 	runComponent(ctx, cancel, wg, "controller manager", func(ctx context.Context) error {
 		return manager.Run(ctx, cfg, mo)

@@ -63,6 +63,9 @@ type Options struct {
 	Controllers              []string
 	DisableControllers       bool
 	TerminatedPodGCThreshold int
+	// ClusterSigningDuration caps the validity of certificates the
+	// csrsigning controller issues (default a year).
+	ClusterSigningDuration time.Duration
 
 	// ClusterCIDR and NodeCIDRMaskSize are where node pod CIDRs come from;
 	// NodeMonitorGracePeriod is how long a silent node stays Ready.
@@ -97,6 +100,7 @@ func DefaultOptions() Options {
 		EventTTL:    time.Hour,
 		ClusterCIDR: "10.42.0.0/16", NodeCIDRMaskSize: 24, NodeMonitorGracePeriod: 40 * time.Second,
 		Controllers: []string{"*"}, TerminatedPodGCThreshold: 12500,
+		ClusterSigningDuration: 365 * 24 * time.Hour,
 	}
 }
 

@@ -16,7 +16,14 @@ func fieldValue(pod *corev1.Pod, rt Runtime, ref *corev1.ObjectFieldSelector) (s
 	if ref.APIVersion != "" && ref.APIVersion != "v1" {
 		return "", fmt.Errorf("unsupported pod version: %s", ref.APIVersion)
 	}
-	path := ref.FieldPath
+	return FieldValue(pod, rt, ref.FieldPath)
+}
+
+// FieldValue resolves a downward API fieldPath of pod: metadata.name,
+// namespace, uid, labels, annotations (whole, as sorted key="value" lines,
+// or one key as metadata.labels['k']), spec.nodeName,
+// spec.serviceAccountName and status.hostIP(s)/podIP(s) from rt.
+func FieldValue(pod *corev1.Pod, rt Runtime, path string) (string, error) {
 	switch path {
 	case "spec.nodeName":
 		return pod.Spec.NodeName, nil

@@ -23,49 +23,38 @@ type objects struct {
 // configMap returns the named ConfigMap, or an error reading
 // `configmap "name" not found` (IsNotFound) when it is absent.
 func (o *objects) configMap(ctx context.Context, name string) (*corev1.ConfigMap, error) {
-	cm, seen := o.configMaps[name]
-	if !seen {
-		var err error
-		cm, err = o.src.ConfigMap(ctx, o.namespace, name)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("get configmap %s/%s: %w", o.namespace, name, err)
-		}
-		if err != nil {
-			cm = nil
-		}
-		if o.configMaps == nil {
-			o.configMaps = map[string]*corev1.ConfigMap{}
-		}
-		o.configMaps[name] = cm
-	}
-	if cm == nil {
-		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "configmap"}, name)
-	}
-	return cm, nil
+	return cached(ctx, &o.configMaps, o.src.ConfigMap, o.namespace, name, "configmap")
 }
 
 // secret returns the named Secret, or an error reading
 // `secret "name" not found` (IsNotFound) when it is absent.
 func (o *objects) secret(ctx context.Context, name string) (*corev1.Secret, error) {
-	s, seen := o.secrets[name]
+	return cached(ctx, &o.secrets, o.src.Secret, o.namespace, name, "secret")
+}
+
+// cached reads an object through cache, remembering absent ones too. An
+// absent object is a NotFound error for resource, which the kubelet names
+// in the singular ("configmap", "secret").
+func cached[T any](ctx context.Context, cache *map[string]*T, get func(context.Context, string, string) (*T, error), namespace, name, resource string) (*T, error) {
+	obj, seen := (*cache)[name]
 	if !seen {
 		var err error
-		s, err = o.src.Secret(ctx, o.namespace, name)
+		obj, err = get(ctx, namespace, name)
 		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("get secret %s/%s: %w", o.namespace, name, err)
+			return nil, fmt.Errorf("get %s %s/%s: %w", resource, namespace, name, err)
 		}
 		if err != nil {
-			s = nil
+			obj = nil
 		}
-		if o.secrets == nil {
-			o.secrets = map[string]*corev1.Secret{}
+		if *cache == nil {
+			*cache = map[string]*T{}
 		}
-		o.secrets[name] = s
+		(*cache)[name] = obj
 	}
-	if s == nil {
-		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "secret"}, name)
+	if obj == nil {
+		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
 	}
-	return s, nil
+	return obj, nil
 }
 
 // addEnvFrom adds every key of an envFrom source (with its prefix) to env.
@@ -94,9 +83,7 @@ func (o *objects) addEnvFrom(ctx context.Context, env *envList, from *corev1.Env
 			}
 			return "", err
 		}
-		for k, v := range s.Data {
-			data[k] = string(v)
-		}
+		data = stringData(s)
 	default:
 		return "", nil
 	}
@@ -127,38 +114,22 @@ func (o *objects) valueFrom(ctx context.Context, pod *corev1.Pod, c *corev1.Cont
 	switch {
 	case from.ConfigMapKeyRef != nil:
 		ref := from.ConfigMapKeyRef
-		cm, err := o.configMap(ctx, ref.Name)
-		if err != nil {
-			if apierrors.IsNotFound(err) && isTrue(ref.Optional) {
-				return "", false, nil
+		return keyValue(ref.Key, ref.Optional, "ConfigMap "+o.namespace+"/"+ref.Name, func() (map[string]string, error) {
+			cm, err := o.configMap(ctx, ref.Name)
+			if err != nil {
+				return nil, err
 			}
-			return "", false, err
-		}
-		v, found := cm.Data[ref.Key]
-		if !found {
-			if isTrue(ref.Optional) {
-				return "", false, nil
-			}
-			return "", false, fmt.Errorf("couldn't find key %s in ConfigMap %s/%s", ref.Key, o.namespace, ref.Name)
-		}
-		return v, true, nil
+			return cm.Data, nil
+		})
 	case from.SecretKeyRef != nil:
 		ref := from.SecretKeyRef
-		s, err := o.secret(ctx, ref.Name)
-		if err != nil {
-			if apierrors.IsNotFound(err) && isTrue(ref.Optional) {
-				return "", false, nil
+		return keyValue(ref.Key, ref.Optional, "Secret "+o.namespace+"/"+ref.Name, func() (map[string]string, error) {
+			s, err := o.secret(ctx, ref.Name)
+			if err != nil {
+				return nil, err
 			}
-			return "", false, err
-		}
-		v, found := s.Data[ref.Key]
-		if !found {
-			if isTrue(ref.Optional) {
-				return "", false, nil
-			}
-			return "", false, fmt.Errorf("couldn't find key %s in Secret %s/%s", ref.Key, o.namespace, ref.Name)
-		}
-		return string(v), true, nil
+			return stringData(s), nil
+		})
 	case from.FieldRef != nil:
 		v, err := fieldValue(pod, rt, from.FieldRef)
 		return v, err == nil, err
@@ -167,6 +138,34 @@ func (o *objects) valueFrom(ctx context.Context, pod *corev1.Pod, c *corev1.Cont
 		return v, err == nil, err
 	}
 	return "", false, fmt.Errorf("valueFrom sets no source")
+}
+
+// keyValue looks key up in the data read returns; what names the object
+// in the error for a missing key ("ConfigMap ns/name").
+func keyValue(key string, optional *bool, what string, read func() (map[string]string, error)) (string, bool, error) {
+	data, err := read()
+	if err != nil {
+		if apierrors.IsNotFound(err) && isTrue(optional) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	v, found := data[key]
+	if !found {
+		if isTrue(optional) {
+			return "", false, nil
+		}
+		return "", false, fmt.Errorf("couldn't find key %s in %s", key, what)
+	}
+	return v, true, nil
+}
+
+func stringData(s *corev1.Secret) map[string]string {
+	data := make(map[string]string, len(s.Data))
+	for k, v := range s.Data {
+		data[k] = string(v)
+	}
+	return data
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/skiffhq/skiff/internal/controller"
 	"github.com/skiffhq/skiff/internal/controller/cronjob"
+	"github.com/skiffhq/skiff/internal/controller/csrapproving"
+	"github.com/skiffhq/skiff/internal/controller/csrsigning"
 	"github.com/skiffhq/skiff/internal/controller/deployment"
 	"github.com/skiffhq/skiff/internal/controller/disruption"
 	"github.com/skiffhq/skiff/internal/controller/garbagecollector"
@@ -71,6 +73,12 @@ var knownControllers = []knownController{
 		return cronjob.New(c, cronjob.Config{}), nil
 	}},
 	{"disruption", "disruption-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) { return disruption.New(c), nil }},
+	{"csrapproving", "certificatesigningrequest-approving-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
+		return csrapproving.New(c), nil
+	}},
+	{"csrsigning", "certificatesigningrequest-signing-controller", func(c *controller.Context, o Options) (controller.Runnable, error) {
+		return csrsigning.New(c, csrsigning.Config{CA: o.CSRSigningCA, MaxDuration: o.CSRSigningDuration}), nil
+	}},
 	{"nodeipam", "node-ipam-controller", func(c *controller.Context, o Options) (controller.Runnable, error) {
 		return nodeipam.New(c, nodeIPAMConfig(o))
 	}},

@@ -33,6 +33,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/skiffhq/skiff/internal/auth/pki"
 	"github.com/skiffhq/skiff/internal/controller"
 )
 
@@ -84,6 +85,11 @@ type Options struct {
 	// NodeMonitorGracePeriod is how long a node may go without renewing its
 	// lease or status before it is marked Unknown; default 40s.
 	NodeMonitorGracePeriod time.Duration
+	// CSRSigningCA signs approved client CertificateSigningRequests (the
+	// cluster client CA); without it csrsigning signs nothing.
+	CSRSigningCA *pki.CA
+	// CSRSigningDuration caps issued certificates' validity; default a year.
+	CSRSigningDuration time.Duration
 	// Log is the logger; default slog.Default().
 	Log *slog.Logger
 }
