@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,9 +50,12 @@ func setup(t *testing.T) *env {
 	// counter: five lines, then it waits for /tmp/go and exits.
 	e.pod.RunContainer(t, "counter", 0, "sh", "-c",
 		"for i in 1 2 3 4 5; do echo line $i; done; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo done")
+	// rotating: a line, another once its log was rotated, then an exit.
+	e.pod.RunContainer(t, "rotating", 0, "sh", "-c",
+		"echo before; while [ ! -e /tmp/rotated ]; do sleep 0.1; done; echo after; while [ ! -e /tmp/end ]; do sleep 0.1; done")
 	e.pod.RunContainer(t, "httpd", 0, "sh", "-c",
 		fmt.Sprintf("mkdir -p /www && echo hello from the pod > /www/index.html && exec httpd -f -p 127.0.0.1:%d -h /www", e.httpdPort))
-	pods := []*corev1.Pod{e.pod.Object("node1", "app", "counter", "httpd", "later")}
+	pods := []*corev1.Pod{e.pod.Object("node1", "app", "counter", "rotating", "httpd", "later")}
 	srv := server.New(server.Options{NodeName: "node1", Runtime: n.Client, Pods: func() []*corev1.Pod { return pods }})
 	ca := agenttest.NewClientCA(t, n.Dir)
 	e.agent = agenttest.Serve(t, n.Dir, srv.Handler(), ca.CertPEM)
@@ -83,6 +87,7 @@ func TestAgentAPI(t *testing.T) {
 	e := setup(t)
 	t.Run("logs", e.testLogs)
 	t.Run("follow", e.testFollow)
+	t.Run("follow across rotation", e.testFollowRotation)
 	t.Run("exec", e.testExec)
 	t.Run("port-forward", e.testPortForward)
 	t.Run("authorization", e.testAuthorization)
@@ -157,6 +162,46 @@ func (e *env) testFollow(t *testing.T) {
 	rest, err := io.ReadAll(resp.Body)
 	if err != nil || string(rest) != "done\n" {
 		t.Errorf("rest of the followed log = %q, %v; want \"done\\n\" and the end of the stream", rest, err)
+	}
+}
+
+// testFollowRotation follows a log while the file is rotated (renamed and
+// reopened by the runtime, as the agent's log rotation does).
+func (e *env) testFollowRotation(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list, err := e.node.Client.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: map[string]string{"io.kubernetes.container.name": "rotating"}})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("find rotating: %v, %v", list, err)
+	}
+	id := list[0].GetId()
+	resp, err := e.client.Get(e.agent.URL + "/containerLogs/default/web/rotating?follow=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 64)
+	if n, err := io.ReadAtLeast(resp.Body, buf, len("before\n")); err != nil || string(buf[:n]) != "before\n" {
+		t.Fatalf("first read = %q, %v; want before", buf[:n], err)
+	}
+	st, err := e.node.Client.ContainerStatus(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(st.GetLogPath(), st.GetLogPath()+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.node.Client.ReopenContainerLog(ctx, id); err != nil {
+		t.Fatalf("ReopenContainerLog: %v", err)
+	}
+	for _, f := range []string{"/tmp/rotated", "/tmp/end"} {
+		if res, err := e.node.Client.ExecSync(ctx, id, []string{"touch", f}, 30*time.Second); err != nil || res.ExitCode != 0 {
+			t.Fatalf("touch %s: %v %+v", f, err, res)
+		}
+	}
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(rest) != "after\n" {
+		t.Errorf("rest of the followed log = %q, %v; want after from the new file, then the end", rest, err)
 	}
 }
 
