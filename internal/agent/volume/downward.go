@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/skiffhq/skiff/internal/agent/envvars"
 )
 
 // downwardAPIPayload builds the files of downward API items.
@@ -34,61 +35,15 @@ func (m *Manager) downwardAPIPayload(pod *corev1.Pod, items []corev1.DownwardAPI
 	return p, nil
 }
 
-// podFieldValue resolves a downward API fieldPath of pod. Volumes support
-// the metadata fields (labels and annotations as key="value" lines);
-// environment variables also use the spec and status fields.
+// podFieldValue resolves a downward API fieldPath of pod (metadata
+// fields; labels and annotations as sorted key="value" lines), with the
+// agent's env resolver so volumes and env agree.
 func podFieldValue(pod *corev1.Pod, path string) (string, error) {
-	if key, ok := subscript(path, "metadata.labels"); ok {
-		return pod.Labels[key], nil
+	rt := envvars.Runtime{HostIP: pod.Status.HostIP}
+	for _, ip := range pod.Status.PodIPs {
+		rt.PodIPs = append(rt.PodIPs, ip.IP)
 	}
-	if key, ok := subscript(path, "metadata.annotations"); ok {
-		return pod.Annotations[key], nil
-	}
-	switch path {
-	case "metadata.name":
-		return pod.Name, nil
-	case "metadata.namespace":
-		return pod.Namespace, nil
-	case "metadata.uid":
-		return string(pod.UID), nil
-	case "metadata.labels":
-		return formatMap(pod.Labels), nil
-	case "metadata.annotations":
-		return formatMap(pod.Annotations), nil
-	case "spec.nodeName":
-		return pod.Spec.NodeName, nil
-	case "spec.serviceAccountName":
-		return pod.Spec.ServiceAccountName, nil
-	case "status.hostIP":
-		return pod.Status.HostIP, nil
-	case "status.podIP":
-		return pod.Status.PodIP, nil
-	}
-	return "", fmt.Errorf("unsupported fieldPath: %s", path)
-}
-
-// subscript parses `prefix['key']`.
-func subscript(path, prefix string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, prefix+"['")
-	if !ok || !strings.HasSuffix(rest, "']") {
-		return "", false
-	}
-	return strings.TrimSuffix(rest, "']"), true
-}
-
-// formatMap renders labels or annotations one `key="value"` per line,
-// sorted by key, values quoted like Go strings (as upstream).
-func formatMap(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	lines := make([]string, 0, len(keys))
-	for _, k := range keys {
-		lines = append(lines, k+"="+strconv.Quote(m[k]))
-	}
-	return strings.Join(lines, "\n")
+	return envvars.FieldValue(pod, rt, path)
 }
 
 // resourceFieldValue resolves a resourceFieldRef: a container's request or

@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/skiffhq/skiff/internal/agent/envvars"
 )
 
 // Mounts returns the CRI mounts for container c of pod (after SetUp),
@@ -184,48 +186,23 @@ func expandSubPathExpr(expr string, pod *corev1.Pod, c *corev1.Container) (strin
 	for _, e := range c.Env {
 		switch {
 		case e.ValueFrom == nil:
-			env[e.Name] = expandVars(e.Value, env)
+			env[e.Name] = envvars.Expand(e.Value, lookup(env))
 		case e.ValueFrom.FieldRef != nil:
 			if v, err := podFieldValue(pod, e.ValueFrom.FieldRef.FieldPath); err == nil {
 				env[e.Name] = v
 			}
 		}
 	}
-	out := expandVars(expr, env)
+	out := envvars.Expand(expr, lookup(env))
 	if err := checkSubPath(out); err != nil {
 		return "", fmt.Errorf("subPathExpr %q: %w", expr, err)
 	}
 	return out, nil
 }
 
-// expandVars implements Kubernetes' $(VAR) expansion.
-func expandVars(s string, env map[string]string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := env[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
 	}
-	return b.String()
 }

@@ -79,40 +79,50 @@ func keysToPayload(d *keyedData, items []corev1.KeyToPath, defaultMode int32, op
 	return nil
 }
 
+// keyedSource is a configMap or secret referenced by a volume or a
+// projection.
+type keyedSource struct {
+	// kind is "configmap" or "secret", as errors name it.
+	kind     string
+	name     string
+	items    []corev1.KeyToPath
+	optional *bool
+}
+
+// projectKeyed adds the files of a configMap or secret source to into. A
+// missing object is an error unless optional.
+func (m *Manager) projectKeyed(ctx context.Context, ns string, src keyedSource, mode int32, into payload) error {
+	get := m.getConfigMap
+	if src.kind == "secret" {
+		get = m.getSecret
+	}
+	d, found, err := get(ctx, ns, src.name)
+	optional := src.optional != nil && *src.optional
+	switch {
+	case err != nil:
+		return err
+	case !found && optional:
+		return nil
+	case !found:
+		return fmt.Errorf("%s %q not found", src.kind, src.name)
+	}
+	return keysToPayload(d, src.items, mode, optional, into)
+}
+
 // configMapPayload builds a configMap volume's files.
 func (m *Manager) configMapPayload(ctx context.Context, ns string, src *corev1.ConfigMapVolumeSource) (payload, error) {
-	d, found, err := m.getConfigMap(ctx, ns, src.Name)
-	if err != nil {
-		return nil, err
-	}
-	optional := src.Optional != nil && *src.Optional
 	p := payload{}
-	if !found {
-		if optional {
-			return p, nil
-		}
-		return nil, fmt.Errorf("configmap %q not found", src.Name)
-	}
-	mode := modeOr(src.DefaultMode, corev1.ConfigMapVolumeSourceDefaultMode)
-	return p, keysToPayload(d, src.Items, mode, optional, p)
+	err := m.projectKeyed(ctx, ns, keyedSource{"configmap", src.Name, src.Items, src.Optional},
+		modeOr(src.DefaultMode, corev1.ConfigMapVolumeSourceDefaultMode), p)
+	return p, err
 }
 
 // secretPayload builds a secret volume's files.
 func (m *Manager) secretPayload(ctx context.Context, ns string, src *corev1.SecretVolumeSource) (payload, error) {
-	d, found, err := m.getSecret(ctx, ns, src.SecretName)
-	if err != nil {
-		return nil, err
-	}
-	optional := src.Optional != nil && *src.Optional
 	p := payload{}
-	if !found {
-		if optional {
-			return p, nil
-		}
-		return nil, fmt.Errorf("secret %q not found", src.SecretName)
-	}
-	mode := modeOr(src.DefaultMode, corev1.SecretVolumeSourceDefaultMode)
-	return p, keysToPayload(d, src.Items, mode, optional, p)
+	err := m.projectKeyed(ctx, ns, keyedSource{"secret", src.SecretName, src.Items, src.Optional},
+		modeOr(src.DefaultMode, corev1.SecretVolumeSourceDefaultMode), p)
+	return p, err
 }
 
 // projectedPayload builds a projected volume's files from all its sources.
@@ -131,29 +141,9 @@ func (m *Manager) projectedPayload(ctx context.Context, pod *corev1.Pod, src *co
 func (m *Manager) projectOne(ctx context.Context, pod *corev1.Pod, s corev1.VolumeProjection, mode int32, p payload) error {
 	switch {
 	case s.ConfigMap != nil:
-		optional := s.ConfigMap.Optional != nil && *s.ConfigMap.Optional
-		d, found, err := m.getConfigMap(ctx, pod.Namespace, s.ConfigMap.Name)
-		switch {
-		case err != nil:
-			return err
-		case !found && optional:
-			return nil
-		case !found:
-			return fmt.Errorf("configmap %q not found", s.ConfigMap.Name)
-		}
-		return keysToPayload(d, s.ConfigMap.Items, mode, optional, p)
+		return m.projectKeyed(ctx, pod.Namespace, keyedSource{"configmap", s.ConfigMap.Name, s.ConfigMap.Items, s.ConfigMap.Optional}, mode, p)
 	case s.Secret != nil:
-		optional := s.Secret.Optional != nil && *s.Secret.Optional
-		d, found, err := m.getSecret(ctx, pod.Namespace, s.Secret.Name)
-		switch {
-		case err != nil:
-			return err
-		case !found && optional:
-			return nil
-		case !found:
-			return fmt.Errorf("secret %q not found", s.Secret.Name)
-		}
-		return keysToPayload(d, s.Secret.Items, mode, optional, p)
+		return m.projectKeyed(ctx, pod.Namespace, keyedSource{"secret", s.Secret.Name, s.Secret.Items, s.Secret.Optional}, mode, p)
 	case s.DownwardAPI != nil:
 		dp, err := m.downwardAPIPayload(pod, s.DownwardAPI.Items, mode)
 		if err != nil {
