@@ -71,6 +71,9 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, c *corev
 	if err != nil {
 		return nil, &configError{msg: err.Error()}
 	}
+	for _, warning := range env.Warnings {
+		m.event(pod, nil, corev1.EventTypeWarning, envvars.ReasonInvalidNames, warning)
+	}
 	sc, err := m.containerSecurityContext(pod, c, si)
 	if err != nil {
 		return nil, err

@@ -261,3 +261,9 @@ func (e *env) exec(t *testing.T, p *corev1.Pod, container string, cmd ...string)
 	}
 	return string(res.Stdout)
 }
+
+// isRunning reports whether container name of p is running.
+func isRunning(p *corev1.Pod, name string) bool {
+	cs := containerStatus(p, name)
+	return cs != nil && cs.State.Running != nil
+}

@@ -150,7 +150,7 @@ func NewManager(o Options) (*Manager, error) {
 		m.recorder = discardRecorder{}
 	}
 	if m.env == nil {
-		m.env = apiSource{client: o.Client}
+		m.env = envvars.ClientSource{Client: o.Client}
 	}
 	m.probes = o.Probes
 	if m.probes == nil {

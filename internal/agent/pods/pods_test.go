@@ -168,7 +168,7 @@ func TestContainerOrder(t *testing.T) {
 		}
 		e.waitPod(t, ns, "sidecar", "the sidecar stopped", func(p *corev1.Pod) bool {
 			cs := containerStatus(p, "helper")
-			return cs.State.Terminated != nil
+			return cs != nil && cs.State.Terminated != nil
 		})
 	})
 

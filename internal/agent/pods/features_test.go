@@ -1,0 +1,148 @@
+package pods_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/skiffhq/skiff/internal/testutil/crinode"
+)
+
+// TestPodFeatures covers configuration errors, images, probes, OOM kills
+// and an agent restart, on one host-network agent.
+func TestPodFeatures(t *testing.T) {
+	e := newEnv(t, false)
+	ns := e.namespace(t, "features")
+	hostPod := func(name string, restart corev1.RestartPolicy, script string) *corev1.Pod {
+		p := busyboxPod(ns, name, restart, script)
+		p.Spec.HostNetwork = true
+		return p
+	}
+	waitReason := func(t *testing.T, name, container, reason string) *corev1.ContainerStatus {
+		t.Helper()
+		p := e.waitPod(t, ns, name, "waiting reason "+reason, func(p *corev1.Pod) bool {
+			cs := containerStatus(p, container)
+			return cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == reason
+		})
+		return containerStatus(p, container)
+	}
+
+	t.Run("missing ConfigMap is CreateContainerConfigError until it exists", func(t *testing.T) {
+		pod := hostPod("needs-config", corev1.RestartPolicyAlways, "echo $GREETING; exec sleep 3600")
+		pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "GREETING", ValueFrom: &corev1.EnvVarSource{
+			ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}, Key: "greeting"},
+		}}}
+		e.createPod(t, pod)
+		cs := waitReason(t, "needs-config", "main", "CreateContainerConfigError")
+		if cs.State.Waiting.Message != `configmap "settings" not found` {
+			t.Errorf("message = %q, want the kubelet's", cs.State.Waiting.Message)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings"}, Data: map[string]string{"greeting": "hello"}}
+		if _, err := e.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		p := e.waitPod(t, ns, "needs-config", "Running", func(p *corev1.Pod) bool { return isRunning(p, "main") })
+		if got := e.exec(t, p, "main", "sh", "-c", "echo $GREETING"); got != "hello\n" {
+			t.Errorf("GREETING = %q, want hello", got)
+		}
+	})
+
+	t.Run("runAsNonRoot refuses an image running as root", func(t *testing.T) {
+		pod := hostPod("nonroot", corev1.RestartPolicyAlways, "exec sleep 3600")
+		pod.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr(true)}
+		created := e.createPod(t, pod)
+		cs := waitReason(t, "nonroot", "main", "CreateContainerConfigError")
+		want := `container has runAsNonRoot and image will run as root (pod: "nonroot_features(` + string(created.UID) + `)", container: main)`
+		if cs.State.Waiting.Message != want {
+			t.Errorf("message = %q, want %q", cs.State.Waiting.Message, want)
+		}
+	})
+
+	t.Run("image errors", func(t *testing.T) {
+		never := hostPod("never-pull", corev1.RestartPolicyAlways, "true")
+		never.Spec.Containers[0].Image, never.Spec.Containers[0].ImagePullPolicy = "skiff.local/absent:1", corev1.PullNever
+		e.createPod(t, never)
+		unreachable := hostPod("bad-registry", corev1.RestartPolicyAlways, "true")
+		unreachable.Spec.Containers[0].Image = "127.0.0.1:1/absent:1"
+		e.createPod(t, unreachable)
+		cs := waitReason(t, "never-pull", "main", "ErrImageNeverPull")
+		if !strings.Contains(cs.State.Waiting.Message, "is not present with pull policy of Never") {
+			t.Errorf("message = %q", cs.State.Waiting.Message)
+		}
+		waitReason(t, "bad-registry", "main", "ImagePullBackOff")
+	})
+
+	t.Run("OOM-killed container reports OOMKilled", func(t *testing.T) {
+		pod := hostPod("oom", corev1.RestartPolicyNever, "head -c 300m /dev/zero | tail")
+		pod.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")}
+		e.createPod(t, pod)
+		p := e.waitPod(t, ns, "oom", "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+		if term := containerStatus(p, "main").State.Terminated; term == nil || term.Reason != "OOMKilled" || term.ExitCode != 137 {
+			t.Errorf("terminated = %+v, want OOMKilled with exit code 137", term)
+		}
+	})
+
+	t.Run("probes gate readiness and restart on liveness failure", func(t *testing.T) {
+		pod := hostPod("probed", corev1.RestartPolicyAlways, "exec sleep 3600")
+		pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "-e", "/tmp/ready"}}},
+			PeriodSeconds: 1, FailureThreshold: 1,
+		}
+		pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "!", "-e", "/tmp/die"}}},
+			PeriodSeconds: 1, FailureThreshold: 1,
+		}
+		e.createPod(t, pod)
+		p := e.waitPod(t, ns, "probed", "running and not ready", func(p *corev1.Pod) bool {
+			return isRunning(p, "main") && condition(p, corev1.PodReady) == corev1.ConditionFalse
+		})
+		e.exec(t, p, "main", "touch", "/tmp/ready")
+		p = e.waitPod(t, ns, "probed", "Ready", func(p *corev1.Pod) bool { return condition(p, corev1.PodReady) == corev1.ConditionTrue })
+		e.exec(t, p, "main", "touch", "/tmp/die")
+		e.waitPod(t, ns, "probed", "a restart after the liveness failure", func(p *corev1.Pod) bool {
+			cs := containerStatus(p, "main")
+			return cs != nil && cs.RestartCount == 1 && cs.State.Running != nil
+		})
+	})
+
+	t.Run("agent restart keeps healthy containers and repairs the rest", func(t *testing.T) {
+		pod := hostPod("survivor", corev1.RestartPolicyAlways, "exec sleep 3600")
+		pod.Spec.Containers = append(pod.Spec.Containers, busybox("quitter", "trap 'exit 5' TERM; while :; do sleep 1; done"))
+		e.createPod(t, pod)
+		before := e.waitPod(t, ns, "survivor", "Ready", func(p *corev1.Pod) bool { return condition(p, corev1.PodReady) == corev1.ConditionTrue })
+		e.stopManager()
+		quitter := strings.TrimPrefix(containerStatus(before, "quitter").ContainerID, "containerd://")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := e.node.Client.ExecSync(ctx, quitter, []string{"kill", "-TERM", "1"}, 30*time.Second); err != nil {
+			t.Fatalf("kill: %v", err)
+		}
+		crinode.WaitFor(t, time.Minute, "quitter to exit", func(ctx context.Context) (bool, error) {
+			st, err := e.node.Client.ContainerStatus(ctx, quitter)
+			return st.GetState() == runtimeapi.ContainerState_CONTAINER_EXITED, err
+		})
+		e.startManager()
+		after := e.waitPod(t, ns, "survivor", "quitter restarted by the new agent", func(p *corev1.Pod) bool {
+			cs := containerStatus(p, "quitter")
+			return cs != nil && cs.RestartCount == 1 && cs.State.Running != nil && condition(p, corev1.PodReady) == corev1.ConditionTrue
+		})
+		keep, was := containerStatus(after, "main"), containerStatus(before, "main")
+		if keep.ContainerID != was.ContainerID || keep.RestartCount != 0 || keep.State.Running == nil || !keep.Ready {
+			t.Errorf("main after the restart = %+v, want the same running container (%s)", keep, was.ContainerID)
+		}
+		if lt := containerStatus(after, "quitter").LastTerminationState.Terminated; lt == nil || lt.ExitCode != 5 {
+			t.Errorf("quitter lastState = %+v, want exit code 5", lt)
+		}
+		if after.Status.Phase != corev1.PodRunning || !after.Status.StartTime.Equal(before.Status.StartTime) {
+			t.Errorf("phase %s startTime %v, want Running since %v", after.Status.Phase, after.Status.StartTime, before.Status.StartTime)
+		}
+	})
+}
