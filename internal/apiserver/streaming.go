@@ -133,11 +133,17 @@ func (s *Server) serveContainerStream(w http.ResponseWriter, r *http.Request, h 
 		s.writeError(w, r, err)
 		return
 	}
+	s.upgradeToAgent(w, r, pod, "/"+kind+"/"+pod.Namespace+"/"+pod.Name+"/"+container, query)
+}
+
+// upgradeToAgent proxies a streaming upgrade to path on the agent of the
+// pod's node.
+func (s *Server) upgradeToAgent(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, path string, query url.Values) {
 	if pod.Spec.NodeName == "" {
 		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
 		return
 	}
-	target, err := s.agentURL(r.Context(), pod.Spec.NodeName, "/"+kind+"/"+pod.Namespace+"/"+pod.Name+"/"+container, query)
+	target, err := s.agentURL(r.Context(), pod.Spec.NodeName, path, query)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -167,16 +173,7 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request, h *res
 		s.writeError(w, r, err)
 		return
 	}
-	if pod.Spec.NodeName == "" {
-		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
-		return
-	}
-	target, err := s.agentURL(r.Context(), pod.Spec.NodeName, "/portForward/"+pod.Namespace+"/"+pod.Name, query)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.proxyTo(w, r, target, s.agentTransport(), true)
+	s.upgradeToAgent(w, r, pod, "/portForward/"+pod.Namespace+"/"+pod.Name, query)
 }
 
 // servePodProxy serves pods/proxy: /pods/[scheme:]name[:port]/proxy/path

@@ -110,6 +110,37 @@ func (c *streamingCluster) run(t *testing.T, stdin string, args ...string) (stri
 	return stdout.String(), stderr.String(), err
 }
 
+// kubectlProcess is kubectl running in the background; the test's end
+// kills it.
+type kubectlProcess struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  *bufio.Scanner
+	stderr *crinode.LockedBuffer
+}
+
+// start starts kubectl with args, its output read line by line.
+func (c *streamingCluster) start(t *testing.T, args ...string) *kubectlProcess {
+	t.Helper()
+	p := &kubectlProcess{cmd: exec.Command(c.kubectl, append([]string{"--kubeconfig", c.ts.KubeconfigPath}, args...)...),
+		stderr: &crinode.LockedBuffer{}}
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.lines = bufio.NewScanner(stdout)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	return p
+}
+
 func TestStreamingWithKubectl(t *testing.T) {
 	c := startStreamingCluster(t)
 	t.Run("logs", c.testLogs)
@@ -210,18 +241,8 @@ func (c *streamingCluster) testLogs(t *testing.T) {
 // testLogsFollow follows the counter until it finishes: kubectl must print
 // its last line and exit.
 func (c *streamingCluster) testLogsFollow(t *testing.T) {
-	cmd := exec.Command(c.kubectl, "--kubeconfig", c.ts.KubeconfigPath, "logs", "-f", "web", "-c", "counter")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	lines := bufio.NewScanner(stdout)
+	p := c.start(t, "logs", "-f", "web", "-c", "counter")
+	lines, stderr := p.lines, p.stderr
 	if !lines.Scan() || lines.Text() != "start" {
 		t.Fatalf("first followed line = %q, want start (%s)", lines.Text(), stderr.String())
 	}
@@ -236,7 +257,7 @@ func (c *streamingCluster) testLogsFollow(t *testing.T) {
 	if lines.Scan() {
 		t.Errorf("unexpected line %q after done", lines.Text())
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := p.cmd.Wait(); err != nil {
 		t.Errorf("kubectl logs -f: %v\n%s", err, stderr.String())
 	}
 }
@@ -282,18 +303,8 @@ func (c *streamingCluster) testCopy(t *testing.T) {
 }
 
 func (c *streamingCluster) testPortForward(t *testing.T) {
-	cmd := exec.Command(c.kubectl, "--kubeconfig", c.ts.KubeconfigPath, "port-forward", "pod/web", fmt.Sprintf(":%d", c.httpdPort))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := bufio.NewScanner(stdout)
+	p := c.start(t, "port-forward", "pod/web", fmt.Sprintf(":%d", c.httpdPort))
+	lines, stderr := p.lines, p.stderr
 	var local string
 	re := regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> \d+`)
 	for local == "" && lines.Scan() {
@@ -304,7 +315,10 @@ func (c *streamingCluster) testPortForward(t *testing.T) {
 	if local == "" {
 		t.Fatalf("kubectl port-forward printed no local port; stderr:\n%s", stderr.String())
 	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	go func() { // keep kubectl's output flowing
+		for lines.Scan() { //nolint:revive // draining
+		}
+	}()
 	for i := 0; i < 2; i++ {
 		resp, err := http.Get("http://127.0.0.1:" + local + "/index.html")
 		if err != nil {
@@ -320,22 +334,8 @@ func (c *streamingCluster) testPortForward(t *testing.T) {
 
 // testAttach attaches to the echoer's stdin and reads its answer.
 func (c *streamingCluster) testAttach(t *testing.T) {
-	cmd := exec.Command(c.kubectl, "--kubeconfig", c.ts.KubeconfigPath, "attach", "-i", "web", "-c", "echoer")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := bufio.NewScanner(stdout)
+	p := c.start(t, "attach", "-i", "web", "-c", "echoer")
+	stdin, lines, stderr := p.stdin, p.lines, p.stderr
 	// The session may start after the first line was written; keep
 	// sending until an answer comes back.
 	got := make(chan string, 1)

@@ -155,21 +155,18 @@ func (l *logStreamer) writeExisting(rd *criLogReader) error {
 		return l.copyLines(rd)
 	}
 	var ring []*logLine
-	for {
-		line, err := rd.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if l.opts.tailLines == 0 || line.Time.Before(l.opts.since) {
-			continue
+	err := l.eachLine(rd, func(line *logLine) error {
+		if l.opts.tailLines == 0 {
+			return nil
 		}
 		if int64(len(ring)) == l.opts.tailLines {
 			ring = ring[1:]
 		}
 		ring = append(ring, line)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, line := range ring {
 		if err := l.write(line); err != nil {
@@ -182,10 +179,26 @@ func (l *logStreamer) writeExisting(rd *criLogReader) error {
 // copyLines writes the complete lines available now.
 func (l *logStreamer) copyLines(rd *criLogReader) error {
 	wrote := false
+	err := l.eachLine(rd, func(line *logLine) error {
+		wrote = true
+		return l.write(line)
+	})
+	if err != nil {
+		return err
+	}
+	if wrote {
+		return l.flush()
+	}
+	return nil
+}
+
+// eachLine calls fn for every complete line available now that is not
+// older than sinceTime.
+func (l *logStreamer) eachLine(rd *criLogReader, fn func(*logLine) error) error {
 	for {
 		line, err := rd.next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
@@ -193,15 +206,10 @@ func (l *logStreamer) copyLines(rd *criLogReader) error {
 		if line.Time.Before(l.opts.since) {
 			continue
 		}
-		if err := l.write(line); err != nil {
+		if err := fn(line); err != nil {
 			return err
 		}
-		wrote = true
 	}
-	if wrote {
-		return l.flush()
-	}
-	return nil
 }
 
 // write writes one line, with its timestamp when asked, cut at limitBytes.
