@@ -40,7 +40,9 @@ func TestServiceAccountAdmission(t *testing.T) {
 		}
 		return p
 	}
-	create := func(p *corev1.Pod) (*corev1.Pod, error) { return c.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}) }
+	create := func(p *corev1.Pod) (*corev1.Pod, error) {
+		return c.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+	}
 
 	t.Run("default account and token volume", func(t *testing.T) {
 		// Created right after the namespace: the plugin waits for the
