@@ -87,6 +87,7 @@ func startStreamingCluster(t *testing.T) *streamingCluster {
 		t.Fatalf("create pod: %v", err)
 	}
 	created.Status.Phase = corev1.PodRunning
+	created.Status.PodIP, created.Status.PodIPs = "127.0.0.1", []corev1.PodIP{{IP: "127.0.0.1"}} // host network
 	if _, err := c.ts.Client.CoreV1().Pods("default").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("pod status: %v", err)
 	}
@@ -173,6 +174,10 @@ func (c *streamingCluster) testAPI(t *testing.T) {
 	out, stderr, err := c.run(t, "", "get", "--raw", "/api/v1/nodes/node1/proxy/stats/summary")
 	if err != nil || !strings.Contains(out, `"nodeName":"node1"`) {
 		t.Errorf("node proxy to /stats/summary = %v %q %s", err, out, stderr)
+	}
+	out, stderr, err = c.run(t, "", "get", "--raw", fmt.Sprintf("/api/v1/namespaces/default/pods/web:%d/proxy/index.html", c.httpdPort))
+	if err != nil || out != "hello through kubectl\n" {
+		t.Errorf("pod proxy = %v %q %s", err, out, stderr)
 	}
 	pending := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "default"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: images.BusyboxImageRef}}}}

@@ -332,4 +332,12 @@ func (e *env) testStats(t *testing.T) {
 	if code, body = e.get(t, "/pods"); code != 200 || !strings.Contains(body, `"name":"web"`) {
 		t.Errorf("/pods = %d %s", code, body)
 	}
+	resp, err := e.client.PostForm(e.agent.URL+"/run/default/web/app", url.Values{"cmd": {"echo ran here"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(b) != "ran here\n" {
+		t.Errorf("/run = %d %q, want the command's output", resp.StatusCode, b)
+	}
 }
