@@ -146,3 +146,41 @@ func TestPodFeatures(t *testing.T) {
 		}
 	})
 }
+
+// TestNodeAdmission checks that the agent refuses pods the node cannot run.
+func TestNodeAdmission(t *testing.T) {
+	e := newEnv(t, false)
+	ns := e.namespace(t, "admission")
+	big := busyboxPod(ns, "too-big", corev1.RestartPolicyAlways, "exec sleep 3600")
+	big.Spec.HostNetwork = true
+	big.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("3")}
+	e.createPod(t, big)
+	picky := busyboxPod(ns, "picky", corev1.RestartPolicyAlways, "exec sleep 3600")
+	picky.Spec.HostNetwork = true
+	picky.Spec.NodeSelector = map[string]string{"disk": "ssd"}
+	e.createPod(t, picky)
+	fits := busyboxPod(ns, "fits", corev1.RestartPolicyAlways, "exec sleep 3600")
+	fits.Spec.HostNetwork = true
+	fits.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")}
+	e.createPod(t, fits)
+	e.waitPod(t, ns, "fits", "Running", func(p *corev1.Pod) bool { return isRunning(p, "main") })
+
+	tests := []struct{ name, wantReason, wantMessage string }{
+		{"too-big", "OutOfcpu", "Pod was rejected: Node didn't have enough resource: cpu, requested: 3000, used: "},
+		{"picky", "NodeAffinity", "Pod was rejected: Predicate NodeAffinity failed"},
+	}
+	for _, tc := range tests {
+		p := e.waitPod(t, ns, tc.name, "rejected", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+		if p.Status.Reason != tc.wantReason || !strings.HasPrefix(p.Status.Message, tc.wantMessage) {
+			t.Errorf("%s: reason %q message %q, want %q %q…", tc.name, p.Status.Reason, p.Status.Message, tc.wantReason, tc.wantMessage)
+		}
+	}
+	// A second pod that no longer fits next to the first.
+	second := fits.DeepCopy()
+	second.ObjectMeta = metav1.ObjectMeta{Namespace: ns, Name: "fits-no-more"}
+	e.createPod(t, second)
+	p := e.waitPod(t, ns, "fits-no-more", "rejected", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if want := "Pod was rejected: Node didn't have enough resource: cpu, requested: 1500, used: 1500, capacity: 2000"; p.Status.Message != want {
+		t.Errorf("message %q, want %q", p.Status.Message, want)
+	}
+}

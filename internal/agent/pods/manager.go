@@ -99,6 +99,10 @@ type Manager struct {
 	lister corelisters.PodLister
 	synced cache.InformerSynced
 
+	// admitMu guards admission; it is never held with mu.
+	admitMu   sync.Mutex
+	admission admission
+
 	// mu guards workers and static.
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
@@ -136,12 +140,13 @@ func NewManager(o Options) (*Manager, error) {
 		o.NodeAllocatable = func() corev1.ResourceList { return nil }
 	}
 	m := &Manager{
-		o:        o,
-		log:      o.Log,
-		recorder: o.Recorder,
-		env:      o.EnvSource,
-		workers:  map[types.UID]*podWorker{},
-		static:   map[types.UID]*corev1.Pod{},
+		o:         o,
+		log:       o.Log,
+		recorder:  o.Recorder,
+		env:       o.EnvSource,
+		workers:   map[types.UID]*podWorker{},
+		admission: admission{admitted: map[types.UID]bool{}},
+		static:    map[types.UID]*corev1.Pod{},
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -285,10 +290,11 @@ func (m *Manager) kick(uid types.UID) {
 // workerDone forgets a worker that finished its pod.
 func (m *Manager) workerDone(w *podWorker) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.workers[w.uid] == w {
 		delete(m.workers, w.uid)
 	}
+	m.mu.Unlock()
+	m.forgetAdmitted(w.uid)
 }
 
 // hasWorker reports whether pod uid has a worker.
@@ -343,4 +349,12 @@ type discardRecorder struct{}
 func (discardRecorder) Event(runtime.Object, string, string, string)          {}
 func (discardRecorder) Eventf(runtime.Object, string, string, string, ...any) {}
 func (discardRecorder) AnnotatedEventf(runtime.Object, map[string]string, string, string, string, ...any) {
+}
+
+// isStatic reports a static pod.
+func (m *Manager) isStatic(uid types.UID) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.static[uid]
+	return ok
 }

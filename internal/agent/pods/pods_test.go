@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/skiffhq/skiff/internal/agent/images"
 	"github.com/skiffhq/skiff/internal/testutil/crinode"
 )
 
@@ -170,6 +171,30 @@ func TestContainerOrder(t *testing.T) {
 			cs := containerStatus(p, "helper")
 			return cs != nil && cs.State.Terminated != nil
 		})
+	})
+
+	t.Run("ephemeral container joins the target's process namespace", func(t *testing.T) {
+		pod := busyboxPod(ns, "debugged", corev1.RestartPolicyAlways, "exec sleep 3600")
+		pod.Spec.HostNetwork = true
+		e.createPod(t, pod)
+		p := e.waitPod(t, ns, "debugged", "Running", func(p *corev1.Pod) bool { return isRunning(p, "main") })
+		p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{
+			TargetContainerName: "main",
+			EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+				Name: "debugger", Image: images.BusyboxImageRef, ImagePullPolicy: corev1.PullIfNotPresent,
+				Command:                  []string{"sh", "-c", "ps | grep -q '[s]leep 3600' && exec sleep 3600"},
+				TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+			},
+		}}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := e.client.CoreV1().Pods(ns).UpdateEphemeralContainers(ctx, "debugged", p, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("add ephemeral container: %v", err)
+		}
+		p = e.waitPod(t, ns, "debugged", "the debugger running", func(p *corev1.Pod) bool { return isRunning(p, "debugger") })
+		if len(p.Status.EphemeralContainerStatuses) != 1 || !isRunning(p, "main") || containerStatus(p, "main").RestartCount != 0 {
+			t.Errorf("status after debugging: %s", statusString(p))
+		}
 	})
 
 	t.Run("deletion runs preStop, sends SIGTERM and removes the pod", func(t *testing.T) {

@@ -46,6 +46,8 @@ type podWorker struct {
 	// terminal is set once the pod reached Succeeded or Failed: nothing of
 	// it starts again.
 	terminal bool
+	// rejected is the status of a pod the node refused to run.
+	rejected *corev1.PodStatus
 	// terminatingSince is when graceful termination began.
 	terminatingSince time.Time
 	// nextSync is the delay before the next sync without a wake-up.
@@ -116,17 +118,23 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	if isTerminal(pod.Status.Phase) {
 		w.terminal = true
 	}
-	if !w.terminal {
-		if reason, msg := w.m.admit(pod); reason != "" {
-			w.reject(pod, reason, msg)
-			return false
-		}
-	}
 	state, err := observe(ctx, w.m.o.Runtime, w.uid)
 	if err != nil {
 		w.m.log.Warn("observe pod", "pod", w.namespace+"/"+w.name, "err", err)
 		w.wakeIn(time.Second)
 		return false
+	}
+	if w.rejected != nil {
+		if !isTerminal(pod.Status.Phase) {
+			w.m.statuses.set(pod, *w.rejected)
+		}
+		return false
+	}
+	if !w.terminal {
+		if reason, msg := w.m.admit(ctx, pod, len(state.sandboxes) > 0 || len(state.records) > 0); reason != "" {
+			w.reject(pod, reason, msg)
+			return false
+		}
 	}
 	if !w.terminal && !isTerminal(w.phase(pod, state)) {
 		if w.converge(ctx, pod, state) {
