@@ -13,11 +13,17 @@ import (
 	"path/filepath"
 	"strings"
 
+	"net"
+
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/skiffhq/skiff/internal/agent/pods"
+	agentserver "github.com/skiffhq/skiff/internal/agent/server"
+	"github.com/skiffhq/skiff/internal/agent/volume"
 )
 
 // Options are the `skiff agent` flags (and what `skiff server` passes to
@@ -109,20 +115,54 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("import images: %w", err)
 		}
 
-		// 2. The Node, its lease and status.
+		// 2. The agent API, on its port before the Node publishes it.
+		ln, tlsConfig, err := listenAPI(ctx, client, &o)
+		if err != nil {
+			return err
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+
+		// 3. The Node, its lease and status.
 		reporter := &nodeReporter{client: client, o: &o, machine: machine, thresholds: thresholds, log: log,
-			src: nodeStatusSource{runtimeReady: rt.ready, runtimeVersion: rt.version, port: o.Port}}
+			src: nodeStatusSource{runtimeReady: rt.ready, runtimeVersion: rt.version, port: port}}
 		node, err := reporter.register(ctx)
 		if err != nil {
+			ln.Close()
 			return err
 		}
 		leases := &leaseRenewer{client: client, nodeName: o.NodeName, nodeUID: node.UID, interval: nodeLeaseRenewInterval, log: log}
 		run("node lease", leases.run)
 		run("node status", reporter.run)
 
-		// 3. The pod network follows the node's podCIDR.
+		// 4. The pod network follows the node's podCIDR.
 		pn := &podNetwork{rt: rt, dataDir: o.DataDir, bridge: o.CNIBridge, log: log}
 		run("pod network", func(ctx context.Context) error { return watchNode(ctx, client, o.NodeName, pn, reporter) })
+
+		// 5. The pods, and the API that serves their logs and streams.
+		recorder, stopEvents := eventRecorder(client, o.NodeName)
+		allocatable := func() corev1.ResourceList {
+			return allocatable(machine.capacity(maxPods), o.KubeReserved, o.SystemReserved, thresholds)
+		}
+		volumes := volume.NewManager(volume.Options{Root: filepath.Join(o.DataDir, "agent", "pods"), Client: client,
+			NodeName: o.NodeName, NodeAllocatable: allocatable})
+		podManager, err := pods.NewManager(pods.Options{
+			NodeName: o.NodeName, NodeIP: o.NodeIP, Client: client, Runtime: rt.client, Volumes: volumes,
+			Recorder: recorder, PodLogDir: filepath.Join(o.DataDir, "agent", "logs"),
+			ClusterDNS: o.ClusterDNS, ClusterDomain: o.ClusterDomain, NodeAllocatable: allocatable,
+			StaticPodDir: filepath.Join(o.DataDir, "agent", "manifests"), Log: log.With("component", "pods"),
+		})
+		if err != nil {
+			ln.Close()
+			stopEvents()
+			return err
+		}
+		run("pods", func(ctx context.Context) error {
+			defer stopEvents()
+			return podManager.Run(ctx)
+		})
+		api := agentserver.New(agentserver.Options{NodeName: o.NodeName, Runtime: rt.client, Pods: podManager.Pods,
+			Log: log.With("component", "agent-api")})
+		run("agent API", func(ctx context.Context) error { return serveAPI(ctx, ln, tlsConfig, api.Handler()) })
 		return nil
 	}()
 	if err != nil {

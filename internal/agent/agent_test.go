@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -12,10 +13,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"github.com/skiffhq/skiff/internal/agent"
 	"github.com/skiffhq/skiff/internal/testutil/crinode"
@@ -180,4 +183,85 @@ func TestNodeRegistersAndTurnsReady(t *testing.T) {
 	if again.UID != node.UID {
 		t.Errorf("node UID changed across an agent restart: %s → %s", node.UID, again.UID)
 	}
+}
+
+// readyNode starts an API server and an agent whose node has a podCIDR and
+// is Ready.
+func readyNode(t *testing.T, name string) (*testserver.Server, agent.Options, string) {
+	t.Helper()
+	crinode.RequireRuntime(t)
+	srv := testserver.Start(t, nil)
+	bridge, podCIDR := testBridge(t)
+	o := agent.Options{DataDir: t.TempDir(), NodeName: name, NodeIP: "127.0.0.1", Config: srv.Config, CNIBridge: bridge}
+	runAgent(t, o)
+	waitNode(t, srv.Client, name, "the node to register", func(n *corev1.Node) bool { return true })
+	patch := fmt.Sprintf(`{"spec":{"podCIDR":%q,"podCIDRs":[%q]}}`, podCIDR, podCIDR)
+	if _, err := srv.Client.CoreV1().Nodes().Patch(context.Background(), name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitNode(t, srv.Client, name, "the node to turn Ready", func(n *corev1.Node) bool {
+		c := condition(n, corev1.NodeReady)
+		return c != nil && c.Status == corev1.ConditionTrue
+	})
+	return srv, o, podCIDR
+}
+
+// TestPodRunsThroughTheAgent runs a pod on the pod network through the
+// whole agent: it turns Ready with an address from the node's podCIDR, its
+// logs come back through the API server, and deleting it removes it.
+func TestPodRunsThroughTheAgent(t *testing.T) {
+	srv, o, podCIDR := readyNode(t, "agent-node-2")
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			NodeName: o.NodeName,
+			Containers: []corev1.Container{{
+				Name: "web", Image: "skiff.local/busybox:stable",
+				Command: []string{"sh", "-c", "echo started on $(hostname); exec sleep 3600"},
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 1},
+			}},
+		},
+	}
+	if _, err := srv.Client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got *corev1.Pod
+	t.Cleanup(func() {
+		if t.Failed() && got != nil {
+			t.Logf("pod status: %+v", got.Status)
+		}
+	})
+	crinode.WaitFor(t, 2*time.Minute, "the pod to be Ready", func(ctx context.Context) (bool, error) {
+		p, err := srv.Client.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		got = p
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if got.Status.Phase != corev1.PodRunning || got.Status.HostIP != "127.0.0.1" || got.Status.QOSClass != corev1.PodQOSBestEffort {
+		t.Errorf("status phase=%s hostIP=%s qos=%s", got.Status.Phase, got.Status.HostIP, got.Status.QOSClass)
+	}
+	_, cidr, _ := net.ParseCIDR(podCIDR)
+	if ip := net.ParseIP(got.Status.PodIP); ip == nil || !cidr.Contains(ip) {
+		t.Errorf("podIP %q not in the node's podCIDR %s", got.Status.PodIP, podCIDR)
+	}
+	crinode.WaitFor(t, time.Minute, "the pod's log through the API server", func(ctx context.Context) (bool, error) {
+		b, err := srv.Client.CoreV1().Pods("default").GetLogs("web", &corev1.PodLogOptions{}).DoRaw(ctx)
+		return strings.Contains(string(b), "started on web"), err
+	})
+
+	if err := srv.Client.CoreV1().Pods("default").Delete(ctx, "web", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(1))}); err != nil {
+		t.Fatal(err)
+	}
+	crinode.WaitFor(t, 2*time.Minute, "the pod to be gone", func(ctx context.Context) (bool, error) {
+		_, err := srv.Client.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
 }

@@ -19,8 +19,9 @@ const (
 	// uses it as its sandbox_image.
 	PauseImageRef = "skiff.local/pause:3.10"
 	// BusyboxImageRef names the busybox image built from the host's
-	// busybox-static.
-	BusyboxImageRef = "skiff.local/busybox:latest"
+	// busybox-static. Not ":latest", so pods default to imagePullPolicy
+	// IfNotPresent and use the imported image instead of trying a registry.
+	BusyboxImageRef = "skiff.local/busybox:stable"
 	// BusyboxPath is where Debian's busybox-static package installs the
 	// statically linked busybox both images are made from.
 	BusyboxPath = "/bin/busybox"
