@@ -106,5 +106,5 @@ func (w *podWorker) reject(pod *corev1.Pod, reason, msg string) {
 		status.StartTime = &t
 	}
 	w.rejected = &status
-	w.m.statuses.set(pod, status)
+	w.m.setStatus(pod, status)
 }

@@ -112,6 +112,7 @@ func (e *env) startManager() {
 		Volumes:       vols,
 		Recorder:      recorder,
 		PodLogDir:     filepath.Join(e.dir, "logs"),
+		StaticPodDir:  filepath.Join(e.dir, "manifests"),
 		ClusterDNS:    []string{"10.96.0.10"},
 		ClusterDomain: "cluster.local",
 		NodeAllocatable: func() corev1.ResourceList {

@@ -2,15 +2,19 @@ package pods_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/skiffhq/skiff/internal/agent/images"
 	"github.com/skiffhq/skiff/internal/testutil/crinode"
 )
 
@@ -183,4 +187,60 @@ func TestNodeAdmission(t *testing.T) {
 	if want := "Pod was rejected: Node didn't have enough resource: cpu, requested: 1500, used: 1500, capacity: 2000"; p.Status.Message != want {
 		t.Errorf("message %q, want %q", p.Status.Message, want)
 	}
+}
+
+// TestStaticPods runs a pod from a manifest file, mirrored in the API.
+func TestStaticPods(t *testing.T) {
+	e := newEnv(t, false)
+	dir := filepath.Join(e.dir, "manifests")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `apiVersion: v1
+kind: Pod
+metadata:
+  name: static-web
+  namespace: default
+  labels: {app: static}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: ` + images.BusyboxImageRef + `
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+`
+	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	name := "static-web-" + nodeName
+	p := e.waitPod(t, "default", name, "the mirror pod Ready", func(p *corev1.Pod) bool { return condition(p, corev1.PodReady) == corev1.ConditionTrue })
+	if p.Annotations["kubernetes.io/config.mirror"] == "" || p.Annotations["kubernetes.io/config.source"] != "file" {
+		t.Errorf("mirror annotations = %v", p.Annotations)
+	}
+	if len(p.OwnerReferences) != 1 || p.OwnerReferences[0].Kind != "Node" || p.OwnerReferences[0].Name != nodeName {
+		t.Errorf("mirror owner = %+v, want the node", p.OwnerReferences)
+	}
+	if p.Labels["app"] != "static" || !isRunning(p, "web") {
+		t.Errorf("mirror pod = %s", statusString(p))
+	}
+	found := false
+	for _, sp := range e.mgr.Pods() {
+		found = found || (sp.Name == name && string(sp.UID) == p.Annotations["kubernetes.io/config.mirror"])
+	}
+	if !found {
+		t.Errorf("Pods() does not list the static pod")
+	}
+	if err := os.Remove(filepath.Join(dir, "web.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	crinode.WaitFor(t, 2*time.Minute, "the mirror pod and the containers to go", func(ctx context.Context) (bool, error) {
+		_, err := e.client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			return false, err
+		}
+		left, err := e.node.Client.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: map[string]string{"io.kubernetes.pod.name": name}})
+		return len(left) == 0, err
+	})
 }

@@ -206,7 +206,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Pods whose events arrived before the cache synced.
 	pods, _ := m.lister.List(labels.Everything())
 	for _, p := range pods {
-		m.ensureWorker(p)
+		if !isMirror(p) {
+			m.ensureWorker(p)
+		}
 	}
 	<-ctx.Done()
 	loops.Wait()
@@ -221,7 +223,9 @@ func (m *Manager) Pods() []*corev1.Pod {
 	if m.lister != nil {
 		pods, _ := m.lister.List(labels.Everything())
 		for _, p := range pods {
-			out = append(out, p.DeepCopy())
+			if !isMirror(p) {
+				out = append(out, p.DeepCopy())
+			}
 		}
 	}
 	m.mu.Lock()
@@ -249,7 +253,7 @@ func (m *Manager) podChanged(obj any) {
 		obj = d.Obj
 	}
 	pod, ok := obj.(*corev1.Pod)
-	if !ok {
+	if !ok || isMirror(pod) {
 		return
 	}
 	if m.synced == nil || !m.synced() {
@@ -311,7 +315,12 @@ func (m *Manager) podByUID(namespace, name string, uid types.UID) *corev1.Pod {
 	sp := m.static[uid]
 	m.mu.Unlock()
 	if sp != nil {
-		return sp
+		// The mirror pod holds what was reported so far.
+		p := sp.DeepCopy()
+		if mirror := m.mirrorOf(sp); mirror != nil {
+			p.Status = *mirror.Status.DeepCopy()
+		}
+		return p
 	}
 	p, err := m.lister.Pods(namespace).Get(name)
 	if err != nil || p.UID != uid {

@@ -126,7 +126,7 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	}
 	if w.rejected != nil {
 		if !isTerminal(pod.Status.Phase) {
-			w.m.statuses.set(pod, *w.rejected)
+			w.m.setStatus(pod, *w.rejected)
 		}
 		return false
 	}
@@ -161,7 +161,7 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		}
 	}
 	if !isTerminal(pod.Status.Phase) {
-		w.m.statuses.set(pod, status)
+		w.m.setStatus(pod, status)
 	}
 	w.m.probes.Sync(pod, &status)
 	w.gc(ctx, state)
