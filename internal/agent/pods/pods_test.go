@@ -67,6 +67,27 @@ func TestPods(t *testing.T) {
 		}
 	})
 
+	t.Run("a dead sandbox is re-created and its containers restarted", func(t *testing.T) {
+		e.createPod(t, busyboxPod(ns, "phoenix", corev1.RestartPolicyAlways, "exec sleep 3600"))
+		before := e.waitPod(t, ns, "phoenix", "Ready", func(p *corev1.Pod) bool { return condition(p, corev1.PodReady) == corev1.ConditionTrue })
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		sandboxes, err := e.node.Client.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: map[string]string{"io.kubernetes.pod.uid": string(before.UID)}})
+		if err != nil || len(sandboxes) != 1 {
+			t.Fatalf("sandboxes of the pod: %d, %v", len(sandboxes), err)
+		}
+		if err := e.node.Client.StopPodSandbox(ctx, sandboxes[0].GetId()); err != nil {
+			t.Fatal(err)
+		}
+		after := e.waitPod(t, ns, "phoenix", "Ready again after a restart", func(p *corev1.Pod) bool {
+			cs := containerStatus(p, "main")
+			return cs != nil && cs.RestartCount == 1 && cs.Ready && condition(p, corev1.PodReady) == corev1.ConditionTrue
+		})
+		if containerStatus(after, "main").ContainerID == containerStatus(before, "main").ContainerID || !e.subnet.Contains(net.ParseIP(after.Status.PodIP)) {
+			t.Errorf("after the sandbox died: %s (podIP %s)", statusString(after), after.Status.PodIP)
+		}
+	})
+
 	t.Run("crashing container backs off with growing restart count", func(t *testing.T) {
 		e.createPod(t, busyboxPod(ns, "crash", corev1.RestartPolicyAlways, "echo dying; exit 3"))
 		p := e.waitPod(t, ns, "crash", "CrashLoopBackOff after two restarts", func(p *corev1.Pod) bool {
