@@ -2,6 +2,9 @@ package pods
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -105,6 +108,27 @@ func (m *Manager) removeOrphans(ctx context.Context) {
 		}
 		if err := m.o.Volumes.TearDown(ctx, uid); err != nil {
 			m.log.Warn("tear down orphan volumes", "uid", uid, "err", err)
+		}
+	}
+	m.removeOrphanLogs()
+}
+
+// removeOrphanLogs removes the log directories
+// (<namespace>_<name>_<uid>) of pods no longer on the node.
+func (m *Manager) removeOrphanLogs() {
+	entries, err := os.ReadDir(m.o.PodLogDir)
+	if err != nil {
+		return
+	}
+	// Listed after the directory: a pod created meanwhile is known.
+	known := m.knownUIDs()
+	for _, e := range entries {
+		i := strings.LastIndex(e.Name(), "_")
+		if !e.IsDir() || i < 0 || known[types.UID(e.Name()[i+1:])] {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(m.o.PodLogDir, e.Name())); err != nil {
+			m.log.Warn("remove orphan pod logs", "dir", e.Name(), "err", err)
 		}
 	}
 }
