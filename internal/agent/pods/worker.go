@@ -148,7 +148,11 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	// readiness probe is not reported ready before its first probe.
 	w.m.probes.Sync(pod, ptrTo(w.podStatus(pod, state)))
 	status := w.podStatus(pod, state)
-	if isTerminal(status.Phase) && !isTerminal(pod.Status.Phase) {
+	if isTerminal(pod.Status.Phase) {
+		// Reported finished (perhaps by an agent that stopped right after):
+		// nothing may keep running.
+		w.stopSandboxes(ctx, state)
+	} else if isTerminal(status.Phase) {
 		// Done: sidecars and the sandbox stop, and the final status shows
 		// them stopped.
 		w.terminal = true
