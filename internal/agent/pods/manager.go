@@ -95,9 +95,11 @@ type Manager struct {
 	recorder  kuberecord.EventRecorder
 	env       envvars.Source
 
-	// lister and synced are set by Run before any worker starts.
-	lister corelisters.PodLister
-	synced cache.InformerSynced
+	// factory and informer watch the node's pods; Run starts them.
+	factory  informers.SharedInformerFactory
+	informer cache.SharedIndexInformer
+	lister   corelisters.PodLister
+	synced   cache.InformerSynced
 
 	// admitMu guards admission; it is never held with mu.
 	admitMu   sync.Mutex
@@ -109,7 +111,7 @@ type Manager struct {
 	static  map[types.UID]*corev1.Pod
 	// wg counts worker goroutines.
 	wg sync.WaitGroup
-	// runCtx is the context workers run under (set by Run).
+	// runCtx is the context workers run under (set by Run; guarded by mu).
 	runCtx context.Context
 }
 
@@ -162,7 +164,14 @@ func NewManager(o Options) (*Manager, error) {
 		m.probes = prober.NewManager(prober.Options{Runtime: o.Runtime, Recorder: m.recorder, OnChange: m.kick})
 		m.ownProbes = true
 	}
-	m.statuses = newStatusManager(o.Client, m.log)
+	m.factory = informers.NewSharedInformerFactoryWithOptions(o.Client, 0,
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			lo.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", o.NodeName).String()
+		}))
+	podInformer := m.factory.Core().V1().Pods()
+	m.informer = podInformer.Informer()
+	m.lister, m.synced = podInformer.Lister(), m.informer.HasSynced
+	m.statuses = newStatusManager(o.Client, m.lister, m.log)
 	return m, nil
 }
 
@@ -170,17 +179,13 @@ func NewManager(o Options) (*Manager, error) {
 func (m *Manager) Probes() *prober.Manager { return m.probes }
 
 // Run watches the pods bound to the node and runs them until ctx ends.
-// Containers keep running when it returns; a new Manager carries on.
+// Containers keep running when it returns; a new Manager carries on. Run
+// may be called once.
 func (m *Manager) Run(ctx context.Context) error {
-	factory := informers.NewSharedInformerFactoryWithOptions(m.o.Client, 0,
-		informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-			lo.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", m.o.NodeName).String()
-		}))
-	podInformer := factory.Core().V1().Pods()
-	informer := podInformer.Informer()
-	m.lister, m.synced = podInformer.Lister(), informer.HasSynced
-	m.statuses.lister = m.lister
+	factory, informer := m.factory, m.informer
+	m.mu.Lock()
 	m.runCtx = ctx
+	m.mu.Unlock()
 	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { m.podChanged(obj) },
 		UpdateFunc: func(_, obj any) { m.podChanged(obj) },
@@ -220,12 +225,10 @@ func (m *Manager) Run(ctx context.Context) error {
 // static pods.
 func (m *Manager) Pods() []*corev1.Pod {
 	var out []*corev1.Pod
-	if m.lister != nil {
-		pods, _ := m.lister.List(labels.Everything())
-		for _, p := range pods {
-			if !isMirror(p) {
-				out = append(out, p.DeepCopy())
-			}
+	pods, _ := m.lister.List(labels.Everything())
+	for _, p := range pods {
+		if !isMirror(p) {
+			out = append(out, p.DeepCopy())
 		}
 	}
 	m.mu.Lock()
@@ -256,7 +259,7 @@ func (m *Manager) podChanged(obj any) {
 	if !ok || isMirror(pod) {
 		return
 	}
-	if m.synced == nil || !m.synced() {
+	if !m.synced() {
 		return // Run starts the workers of the initial list.
 	}
 	m.ensureWorker(pod)

@@ -49,8 +49,8 @@ type statusManager struct {
 	pending map[types.UID]*desiredStatus
 }
 
-func newStatusManager(client kubernetes.Interface, log *slog.Logger) *statusManager {
-	return &statusManager{client: client, log: log, kickCh: make(chan struct{}, 1), pending: map[types.UID]*desiredStatus{}}
+func newStatusManager(client kubernetes.Interface, lister corelisters.PodLister, log *slog.Logger) *statusManager {
+	return &statusManager{client: client, lister: lister, log: log, kickCh: make(chan struct{}, 1), pending: map[types.UID]*desiredStatus{}}
 }
 
 // set records pod's desired status for writing.
@@ -124,10 +124,8 @@ func (s *statusManager) flush(ctx context.Context, uid types.UID) error {
 // nothing changes. A pod that is gone (or replaced) is done with.
 func (s *statusManager) write(ctx context.Context, d *desiredStatus) error {
 	var pod *corev1.Pod
-	if s.lister != nil {
-		if p, err := s.lister.Pods(d.namespace).Get(d.name); err == nil && p.UID == d.uid {
-			pod = p
-		}
+	if p, err := s.lister.Pods(d.namespace).Get(d.name); err == nil && p.UID == d.uid {
+		pod = p
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		if pod == nil {
