@@ -20,6 +20,7 @@ import (
 	"github.com/skiffhq/skiff/internal/controller/replicaset"
 	"github.com/skiffhq/skiff/internal/controller/rootcacertpublisher"
 	"github.com/skiffhq/skiff/internal/controller/serviceaccount"
+	"github.com/skiffhq/skiff/internal/controller/statefulset"
 	"github.com/skiffhq/skiff/internal/controller/taineviction"
 	"github.com/skiffhq/skiff/internal/controller/ttlafterfinished"
 )
@@ -62,6 +63,9 @@ var knownControllers = []knownController{
 	}},
 	{"deployment", "deployment-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
 		return deployment.New(c), nil
+	}},
+	{"statefulset", "statefulset-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
+		return statefulset.New(c), nil
 	}},
 	{"job", "job-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
 		return job.New(c, job.Config{}), nil
