@@ -117,6 +117,55 @@ func TestPodFeatures(t *testing.T) {
 		})
 	})
 
+	t.Run("a changed image replaces the container", func(t *testing.T) {
+		const tiny = "skiff.local/tiny:1"
+		e.node.ImportTarball(t, "tiny.tar", func(w *os.File) error {
+			bb, err := images.HostFile(images.BusyboxPath, "/bin/busybox")
+			if err != nil {
+				return err
+			}
+			return images.Build(w, tiny, []images.File{bb}, images.ImageConfig{User: "1000"})
+		})
+		pod := hostPod("upgrade", corev1.RestartPolicyAlways, "")
+		pod.Spec.Containers[0].Command = []string{"/bin/busybox", "sleep", "3600"}
+		pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(1000))}
+		// (runAsNonRoot passes: the user is 1000 before and after)
+		e.createPod(t, pod)
+		p := e.waitPod(t, ns, "upgrade", "Running", func(p *corev1.Pod) bool { return isRunning(p, "main") })
+		p.Spec.Containers[0].Image = tiny
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := e.client.CoreV1().Pods(ns).Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("update image: %v", err)
+		}
+		e.waitPod(t, ns, "upgrade", "the new image running", func(p *corev1.Pod) bool {
+			cs := containerStatus(p, "main")
+			return cs != nil && cs.Image == tiny && cs.RestartCount == 1 && cs.State.Running != nil
+		})
+	})
+
+	t.Run("readiness gates hold Ready until their condition is True", func(t *testing.T) {
+		pod := hostPod("gated", corev1.RestartPolicyAlways, "exec sleep 3600")
+		pod.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/lb-ready"}}
+		e.createPod(t, pod)
+		p := e.waitPod(t, ns, "gated", "containers ready", func(p *corev1.Pod) bool { return condition(p, corev1.ContainersReady) == corev1.ConditionTrue })
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && (c.Status != corev1.ConditionFalse || c.Reason != "ReadinessGatesNotReady") {
+				t.Errorf("Ready = %+v, want False for ReadinessGatesNotReady", c)
+			}
+		}
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: "example.com/lb-ready", Status: corev1.ConditionTrue})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := e.client.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("set the gate: %v", err)
+		}
+		p = e.waitPod(t, ns, "gated", "Ready", func(p *corev1.Pod) bool { return condition(p, corev1.PodReady) == corev1.ConditionTrue })
+		if condition(p, "example.com/lb-ready") != corev1.ConditionTrue {
+			t.Errorf("the agent dropped the gate's condition: %v", p.Status.Conditions)
+		}
+	})
+
 	t.Run("agent restart keeps healthy containers and repairs the rest", func(t *testing.T) {
 		pod := hostPod("survivor", corev1.RestartPolicyAlways, "exec sleep 3600")
 		pod.Spec.Containers = append(pod.Spec.Containers, busybox("quitter", "trap 'exit 5' TERM; while :; do sleep 1; done"))
