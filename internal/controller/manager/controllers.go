@@ -7,6 +7,7 @@ import (
 
 	"github.com/skiffhq/skiff/internal/controller"
 	"github.com/skiffhq/skiff/internal/controller/cronjob"
+	"github.com/skiffhq/skiff/internal/controller/daemonset"
 	"github.com/skiffhq/skiff/internal/controller/csrapproving"
 	"github.com/skiffhq/skiff/internal/controller/csrsigning"
 	"github.com/skiffhq/skiff/internal/controller/deployment"
@@ -66,6 +67,9 @@ var knownControllers = []knownController{
 	}},
 	{"statefulset", "statefulset-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
 		return statefulset.New(c), nil
+	}},
+	{"daemonset", "daemonset-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
+		return daemonset.New(c), nil
 	}},
 	{"job", "job-controller", func(c *controller.Context, _ Options) (controller.Runnable, error) {
 		return job.New(c, job.Config{}), nil
