@@ -7,9 +7,9 @@ import (
 
 	"github.com/skiffhq/skiff/internal/controller"
 	"github.com/skiffhq/skiff/internal/controller/cronjob"
-	"github.com/skiffhq/skiff/internal/controller/daemonset"
 	"github.com/skiffhq/skiff/internal/controller/csrapproving"
 	"github.com/skiffhq/skiff/internal/controller/csrsigning"
+	"github.com/skiffhq/skiff/internal/controller/daemonset"
 	"github.com/skiffhq/skiff/internal/controller/deployment"
 	"github.com/skiffhq/skiff/internal/controller/disruption"
 	"github.com/skiffhq/skiff/internal/controller/garbagecollector"
