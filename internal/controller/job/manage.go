@@ -243,8 +243,38 @@ func (c *Controller) newPod(job *batchv1.Job, index int) *corev1.Pod {
 		if pod.Spec.Hostname == "" {
 			pod.Spec.Hostname = fmt.Sprintf("%s-%d", job.Name, index)
 		}
+		addCompletionIndexEnv(&pod.Spec)
 	}
 	return pod
+}
+
+// completionIndexEnv is the variable Indexed Jobs' containers find their
+// index in, upstream's.
+const completionIndexEnv = "JOB_COMPLETION_INDEX"
+
+// addCompletionIndexEnv gives every container and init container
+// JOB_COMPLETION_INDEX from the pod's completion-index annotation, unless
+// it sets the variable itself.
+func addCompletionIndexEnv(spec *corev1.PodSpec) {
+	add := func(c *corev1.Container) {
+		for _, e := range c.Env {
+			if e.Name == completionIndexEnv {
+				return
+			}
+		}
+		c.Env = append(c.Env, corev1.EnvVar{Name: completionIndexEnv, ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{
+				APIVersion: "v1",
+				FieldPath:  fmt.Sprintf("metadata.annotations['%s']", batchv1.JobCompletionIndexAnnotation),
+			},
+		}})
+	}
+	for i := range spec.InitContainers {
+		add(&spec.InitContainers[i])
+	}
+	for i := range spec.Containers {
+		add(&spec.Containers[i])
+	}
 }
 
 // deletePods deletes pods of job and returns how many were deleted.
