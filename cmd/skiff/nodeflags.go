@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/skiffhq/skiff/internal/agent"
+	"github.com/skiffhq/skiff/internal/agent/network"
 )
 
 // nodeFlags are the node agent's flags, shared by `skiff agent` and
@@ -24,6 +25,7 @@ type nodeFlags struct {
 	port                         int
 	clusterDNS                   []string
 	clusterDomain                string
+	cniBridge                    string
 }
 
 func (n *nodeFlags) bind(f *pflag.FlagSet) {
@@ -40,13 +42,17 @@ func (n *nodeFlags) bind(f *pflag.FlagSet) {
 	f.IntVar(&n.port, "port", n.port, "HTTPS port of the agent API (logs, exec, port-forward, stats)")
 	f.StringSliceVar(&n.clusterDNS, "cluster-dns", nil, "DNS server IPs written into pods' resolv.conf")
 	f.StringVar(&n.clusterDomain, "cluster-domain", n.clusterDomain, "cluster DNS domain")
+	f.StringVar(&n.cniBridge, "cni-bridge", network.DefaultBridge, "Linux bridge the pods attach to (give clusters sharing one machine different ones)")
 }
 
 // options parses the flags into agent options (without DataDir, Config
 // and ControlPlane, which the caller sets); every bad value is an error
 // naming its flag.
 func (n *nodeFlags) options() (agent.Options, error) {
-	o := agent.Options{NodeName: n.name, NodeIP: n.ip, Port: n.port, ClusterDomain: n.clusterDomain}
+	o := agent.Options{NodeName: n.name, NodeIP: n.ip, Port: n.port, ClusterDomain: n.clusterDomain, CNIBridge: n.cniBridge}
+	if len(n.cniBridge) == 0 || len(n.cniBridge) > 15 || strings.ContainsAny(n.cniBridge, "/ :") {
+		return o, fmt.Errorf("--cni-bridge %q: want an interface name of 1-15 characters without '/', ':' or spaces", n.cniBridge)
+	}
 	if n.name != "" {
 		if errs := validation.IsDNS1123Subdomain(n.name); len(errs) > 0 {
 			return o, fmt.Errorf("--node-name %q: %s", n.name, strings.Join(errs, "; "))

@@ -44,6 +44,17 @@ func (p *podNetwork) sync(ctx context.Context, node *corev1.Node) error {
 		}
 		prefixes = append(prefixes, pfx)
 	}
+	bridge := p.bridge
+	if bridge == "" {
+		bridge = network.DefaultBridge
+	}
+	removed, err := network.RemoveStaleBridgeAddrs(bridge, prefixes)
+	if err != nil {
+		return err
+	}
+	if len(removed) > 0 {
+		p.log.Warn("removed addresses of an earlier pod network from the bridge", "bridge", bridge, "addresses", removed)
+	}
 	wrote, err := network.WriteCNIConfig(p.rt.cniConfDir, network.CNIConfig{
 		PodCIDRs: prefixes, Bridge: p.bridge, Masquerade: true,
 		IPAMDir: filepath.Join(p.dataDir, "agent", "cni", "ipam"),

@@ -32,12 +32,30 @@ const (
 type cluster struct {
 	kubeconfig string // DATA_DIR/admin.kubeconfig written by the server
 	cacheDir   string // kubectl's discovery and HTTP cache, private to this cluster
+	dataDir    string
+	args       []string // the server's arguments, for restarts
+	logs       *syncBuffer
+	proc       *serverProcess
+}
+
+// serverProcess is one run of `skiff server`.
+type serverProcess struct {
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
 }
 
 // startCluster starts a skiff server (no node agent) in a fresh data directory,
 // waits until it is ready and stops it when t ends. The server's log is added
 // to the test log if t failed. Tests are skipped when kubectl is not installed.
 func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	return startServer(t, "--disable-agent")
+}
+
+// startServer starts `skiff server` with extra arguments in a fresh data
+// directory and waits until it is ready.
+func startServer(t *testing.T, extra ...string) *cluster {
 	t.Helper()
 	if _, err := os.Stat(kubectlPath); err != nil {
 		t.Skipf("skipping end-to-end test: kubectl not found at %s (install the Debian package kubectl, e.g. `make deps-test`): %v", kubectlPath, err)
@@ -46,38 +64,42 @@ func startCluster(t *testing.T) *cluster {
 	c := &cluster{
 		kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"),
 		cacheDir:   t.TempDir(),
+		dataDir:    dataDir,
+		logs:       &syncBuffer{},
 	}
+	c.args = append([]string{"server", "--data-dir", dataDir, "--https-listen-port", "0", "--bind-address", "127.0.0.1"}, extra...)
+	// Registered after t.TempDir, so it runs before the data directory is removed.
+	t.Cleanup(func() {
+		c.stop(t)
+		if t.Failed() {
+			t.Logf("skiff server log:\n%s", c.logs.String())
+		}
+	})
+	c.start(t)
+	return c
+}
 
-	logs := &syncBuffer{}
-	cmd := exec.Command(skiffBin, "server",
-		"--data-dir", dataDir,
-		"--https-listen-port", "0",
-		"--bind-address", "127.0.0.1",
-		"--disable-agent")
-	cmd.Stdout, cmd.Stderr = logs, logs
+// start runs the server process and waits for /readyz.
+func (c *cluster) start(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(skiffBin, c.args...)
+	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start skiff server: %v", err)
 	}
-	exited := make(chan struct{})
-	var waitErr error
+	p := &serverProcess{cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
+		p.waitErr = cmd.Wait()
+		close(p.exited)
 	}()
-	// Registered after t.TempDir, so it runs before the data directory is removed.
-	t.Cleanup(func() {
-		stopServer(t, cmd, exited)
-		if t.Failed() {
-			t.Logf("skiff server log:\n%s", logs.String())
-		}
-	})
+	c.proc = p
 
 	deadline := time.Now().Add(startTimeout)
 	var lastErr error
 	for {
 		select {
-		case <-exited:
-			t.Fatalf("skiff server exited before it was ready: %v", waitErr)
+		case <-p.exited:
+			t.Fatalf("skiff server exited before it was ready: %v", p.waitErr)
 		default:
 		}
 		if _, err := os.Stat(c.kubeconfig); err != nil {
@@ -85,13 +107,23 @@ func startCluster(t *testing.T) *cluster {
 		} else if _, stderr, err := c.kubectl(t, "get", "--raw", "/readyz", "--request-timeout=5s"); err != nil {
 			lastErr = errors.New(strings.TrimSpace(stderr))
 		} else {
-			return c
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("skiff server not ready after %v: %v", startTimeout, lastErr)
 		}
 		time.Sleep(pollInterval)
 	}
+}
+
+// stop stops the running server process, if any.
+func (c *cluster) stop(t *testing.T) {
+	t.Helper()
+	if c.proc == nil {
+		return
+	}
+	stopServer(t, c.proc.cmd, c.proc.exited)
+	c.proc = nil
 }
 
 // stopServer sends SIGTERM and waits for the process to exit, killing it if

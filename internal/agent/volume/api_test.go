@@ -1,4 +1,4 @@
-package volume
+package volume_test
 
 import (
 	"context"
@@ -16,15 +16,16 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiffhq/skiff/internal/agent/volume"
 	"github.com/skiffhq/skiff/internal/testutil/testserver"
 )
 
-// apiEnv is a real API server, a namespace and a Manager reading from it.
+// apiEnv is a real API server, a namespace and a volume.Manager reading from it.
 type apiEnv struct {
 	srv *testserver.Server
 	c   kubernetes.Interface
 	ns  string
-	m   *Manager
+	m   *volume.Manager
 }
 
 func startAPI(t *testing.T) *apiEnv {
@@ -32,7 +33,7 @@ func startAPI(t *testing.T) *apiEnv {
 	srv := testserver.Start(t, nil)
 	e := &apiEnv{srv: srv, c: srv.Client, ns: "vol"}
 	e.create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}})
-	e.m = NewManager(Options{Root: t.TempDir(), Client: srv.Client, NodeName: "node-a",
+	e.m = volume.NewManager(volume.Options{Root: t.TempDir(), Client: srv.Client, NodeName: "node-a",
 		NodeAllocatable: func() corev1.ResourceList {
 			return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi")}
 		}})
@@ -124,36 +125,36 @@ func TestAPIVolumes(t *testing.T) {
 		wantModes map[string]os.FileMode
 		wantErr   string
 	}{
-		{name: "configMap all keys with binaryData", plugin: PluginConfigMap,
+		{name: "configMap all keys with binaryData", plugin: volume.PluginConfigMap,
 			src:       corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: ref("cfg")}},
 			wantFiles: map[string]string{"a.conf": "alpha", "b.conf": "beta", "bin": "\x00\x01\x02"},
 			wantModes: map[string]os.FileMode{"a.conf": 0o644}},
-		{name: "configMap items with path and mode", plugin: PluginConfigMap,
+		{name: "configMap items with path and mode", plugin: volume.PluginConfigMap,
 			src: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: ref("cfg"),
 				Items: []corev1.KeyToPath{{Key: "a.conf", Path: "etc/app.conf", Mode: &mode0600}}}},
 			wantFiles: map[string]string{"etc/app.conf": "alpha"},
 			wantModes: map[string]os.FileMode{"etc/app.conf": 0o600}},
-		{name: "configMap missing", plugin: PluginConfigMap,
+		{name: "configMap missing", plugin: volume.PluginConfigMap,
 			src:     corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: ref("nope")}},
 			wantErr: `MountVolume.SetUp failed for volume "v" : configmap "nope" not found`},
-		{name: "configMap missing but optional", plugin: PluginConfigMap,
+		{name: "configMap missing but optional", plugin: volume.PluginConfigMap,
 			src:       corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: ref("nope"), Optional: &yes}},
 			wantFiles: map[string]string{}},
-		{name: "configMap missing key", plugin: PluginConfigMap,
+		{name: "configMap missing key", plugin: volume.PluginConfigMap,
 			src: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: ref("cfg"),
 				Items: []corev1.KeyToPath{{Key: "zzz", Path: "z"}}}},
 			wantErr: "configmap references non-existent config key: zzz"},
-		{name: "secret with default mode", plugin: PluginSecret,
+		{name: "secret with default mode", plugin: volume.PluginSecret,
 			src:       corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "sec", DefaultMode: &mode0600}},
 			wantFiles: map[string]string{"password": "s3cret", "user": "admin"},
 			wantModes: map[string]os.FileMode{"password": 0o600}},
-		{name: "secret missing", plugin: PluginSecret,
+		{name: "secret missing", plugin: volume.PluginSecret,
 			src:     corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "nope"}},
 			wantErr: `secret "nope" not found`},
-		{name: "secret missing but optional", plugin: PluginSecret,
+		{name: "secret missing but optional", plugin: volume.PluginSecret,
 			src:       corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "nope", Optional: &yes}},
 			wantFiles: map[string]string{}},
-		{name: "downwardAPI", plugin: PluginDownwardAPI,
+		{name: "downwardAPI", plugin: volume.PluginDownwardAPI,
 			src: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
 				{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
 				{Path: "ns", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
@@ -166,7 +167,7 @@ func TestAPIVolumes(t *testing.T) {
 			}}},
 			wantFiles: map[string]string{"name": "p-u", "ns": "vol", "uid": "u", "labels": "app=\"web\"\ntier=\"front\"", "app": "web",
 				"cpu_limit": "4000", "mem_request": "64", "mem_limit": "8589934592"}},
-		{name: "projected", plugin: PluginProjected,
+		{name: "projected", plugin: volume.PluginProjected,
 			src: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
 				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: ref("cfg"), Items: []corev1.KeyToPath{{Key: "a.conf", Path: "a"}}}},
 				{Secret: &corev1.SecretProjection{LocalObjectReference: ref("sec"), Items: []corev1.KeyToPath{{Key: "user", Path: "u"}}}},
@@ -174,7 +175,7 @@ func TestAPIVolumes(t *testing.T) {
 				{Secret: &corev1.SecretProjection{LocalObjectReference: ref("gone"), Optional: &yes}},
 			}}},
 			wantFiles: map[string]string{"a": "alpha", "u": "admin", "n": "vol"}},
-		{name: "projected clusterTrustBundle", plugin: PluginProjected,
+		{name: "projected clusterTrustBundle", plugin: volume.PluginProjected,
 			src: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
 				{ClusterTrustBundle: &corev1.ClusterTrustBundleProjection{Path: "b"}}}}},
 			wantErr: "clusterTrustBundle projections are not supported"},
@@ -195,7 +196,7 @@ func TestAPIVolumes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("SetUp: %v", err)
 			}
-			dir := e.m.volumeDir(pod.UID, tc.plugin, "v")
+			dir := e.m.VolumeDir(pod.UID, tc.plugin, "v")
 			got := files(t, dir)
 			if strings.Join(keysOf(got), ",") != strings.Join(keysOf(tc.wantFiles), ",") {
 				t.Fatalf("files = %v, want %v", keysOf(got), keysOf(tc.wantFiles))
@@ -235,8 +236,8 @@ func TestAtomicUpdate(t *testing.T) {
 	if err := e.m.SetUp(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	dir := e.m.volumeDir(pod.UID, PluginConfigMap, "v")
-	first, err := os.Readlink(filepath.Join(dir, dataDirName))
+	dir := e.m.VolumeDir(pod.UID, volume.PluginConfigMap, "v")
+	first, err := os.Readlink(filepath.Join(dir, "..data"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func TestAtomicUpdate(t *testing.T) {
 	if err := e.m.SetUp(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := os.Readlink(filepath.Join(dir, dataDirName)); again != first {
+	if again, _ := os.Readlink(filepath.Join(dir, "..data")); again != first {
 		t.Fatalf("..data swapped without a change: %s -> %s", first, again)
 	}
 
@@ -267,7 +268,7 @@ func TestAtomicUpdate(t *testing.T) {
 	if err := e.m.SetUp(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	second, _ := os.Readlink(filepath.Join(dir, dataDirName))
+	second, _ := os.Readlink(filepath.Join(dir, "..data"))
 	if second == first {
 		t.Fatal("..data not swapped after the ConfigMap changed")
 	}

@@ -1,4 +1,4 @@
-package volume
+package volume_test
 
 import (
 	"context"

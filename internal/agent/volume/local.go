@@ -15,7 +15,7 @@ import (
 // setUpEmptyDir creates an emptyDir (0777, like the kubelet's), backed by a
 // tmpfs for medium Memory, sized by sizeLimit when one is given.
 func (m *Manager) setUpEmptyDir(pod *corev1.Pod, name string, src *corev1.EmptyDirVolumeSource) error {
-	dir := m.volumeDir(pod.UID, PluginEmptyDir, name)
+	dir := m.VolumeDir(pod.UID, PluginEmptyDir, name)
 	_, statErr := os.Stat(dir)
 	created := os.IsNotExist(statErr)
 	if err := os.MkdirAll(dir, 0o777); err != nil {

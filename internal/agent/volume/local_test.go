@@ -1,4 +1,4 @@
-package volume
+package volume_test
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/skiffhq/skiff/internal/agent/volume"
+	"github.com/skiffhq/skiff/internal/testutil/crinode"
 )
 
 // testPod is a pod with one container mounting nothing yet.
@@ -62,7 +65,7 @@ func TestHostPathTypes(t *testing.T) {
 		{name: "CharDevice on a file", path: file, typ: corev1.HostPathCharDev, wantErr: "is not a character device"},
 		{name: "BlockDevice on a char device", path: "/dev/null", typ: corev1.HostPathBlockDev, wantErr: "is not a block device"},
 	}
-	m := NewManager(Options{Root: t.TempDir()})
+	m := volume.NewManager(volume.Options{Root: t.TempDir()})
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			typ := tc.typ
@@ -95,7 +98,7 @@ func TestHostPathTypes(t *testing.T) {
 }
 
 func TestEmptyDirAndSubPath(t *testing.T) {
-	m := NewManager(Options{Root: t.TempDir()})
+	m := volume.NewManager(volume.Options{Root: t.TempDir()})
 	ctx := context.Background()
 	pod := testPod("u1", corev1.Volume{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	pod.Spec.Containers[0].Env = []corev1.EnvVar{
@@ -105,7 +108,7 @@ func TestEmptyDirAndSubPath(t *testing.T) {
 	if err := m.SetUp(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(m.PodDir("u1"), "volumes", PluginEmptyDir, "scratch")
+	dir := filepath.Join(m.PodDir("u1"), "volumes", volume.PluginEmptyDir, "scratch")
 	info, err := os.Stat(dir)
 	if err != nil || info.Mode().Perm() != 0o777 {
 		t.Fatalf("emptyDir %s: %v %v, want a 0777 directory", dir, info, err)
@@ -156,14 +159,14 @@ func TestEmptyDirAndSubPath(t *testing.T) {
 }
 
 func TestSubPathEscapesRefused(t *testing.T) {
-	m := NewManager(Options{Root: t.TempDir()})
+	m := volume.NewManager(volume.Options{Root: t.TempDir()})
 	outside := t.TempDir()
 	pod := testPod("u2", corev1.Volume{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "UP", Value: ".."}}
 	if err := m.SetUp(context.Background(), pod); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(m.PodDir("u2"), "volumes", PluginEmptyDir, "v")
+	dir := filepath.Join(m.PodDir("u2"), "volumes", volume.PluginEmptyDir, "v")
 	// What a container could do in its writable volume.
 	if err := os.Symlink(outside, filepath.Join(dir, "escape")); err != nil {
 		t.Fatal(err)
@@ -198,7 +201,7 @@ func TestMemoryEmptyDirIsTmpfs(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting tmpfs needs root")
 	}
-	m := NewManager(Options{Root: t.TempDir()})
+	m := volume.NewManager(volume.Options{Root: t.TempDir()})
 	ctx := context.Background()
 	limit := resource.MustParse("16Mi")
 	pod := testPod("u3", corev1.Volume{Name: "mem", VolumeSource: corev1.VolumeSource{
@@ -206,8 +209,8 @@ func TestMemoryEmptyDirIsTmpfs(t *testing.T) {
 	if err := m.SetUp(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(m.PodDir("u3"), "volumes", PluginEmptyDir, "mem")
-	t.Cleanup(func() { unmountUnder(m.PodDir("u3")) })
+	dir := filepath.Join(m.PodDir("u3"), "volumes", volume.PluginEmptyDir, "mem")
+	t.Cleanup(func() { crinode.UnmountUnder(t, m.PodDir("u3")) })
 	line := mountinfoLine(t, dir)
 	if !strings.Contains(line, " - tmpfs ") || !strings.Contains(line, "size=16384k") {
 		t.Fatalf("mountinfo for %s = %q, want a 16Mi tmpfs", dir, line)
@@ -260,7 +263,7 @@ func countMounts(t *testing.T, dir string) int {
 }
 
 func TestPodUIDs(t *testing.T) {
-	m := NewManager(Options{Root: filepath.Join(t.TempDir(), "pods")})
+	m := volume.NewManager(volume.Options{Root: filepath.Join(t.TempDir(), "pods")})
 	if got, err := m.PodUIDs(); err != nil || len(got) != 0 {
 		t.Fatalf("PodUIDs on a missing root = %v, %v", got, err)
 	}

@@ -82,17 +82,17 @@ func findVolume(pod *corev1.Pod, name string) *corev1.Volume {
 func (m *Manager) volumePath(pod *corev1.Pod, st *podVolumes, v *corev1.Volume) (string, bool, error) {
 	switch {
 	case v.EmptyDir != nil:
-		return m.volumeDir(pod.UID, PluginEmptyDir, v.Name), false, nil
+		return m.VolumeDir(pod.UID, PluginEmptyDir, v.Name), false, nil
 	case v.HostPath != nil:
 		return v.HostPath.Path, false, nil
 	case v.ConfigMap != nil:
-		return m.volumeDir(pod.UID, PluginConfigMap, v.Name), true, nil
+		return m.VolumeDir(pod.UID, PluginConfigMap, v.Name), true, nil
 	case v.Secret != nil:
-		return m.volumeDir(pod.UID, PluginSecret, v.Name), true, nil
+		return m.VolumeDir(pod.UID, PluginSecret, v.Name), true, nil
 	case v.DownwardAPI != nil:
-		return m.volumeDir(pod.UID, PluginDownwardAPI, v.Name), true, nil
+		return m.VolumeDir(pod.UID, PluginDownwardAPI, v.Name), true, nil
 	case v.Projected != nil:
-		return m.volumeDir(pod.UID, PluginProjected, v.Name), true, nil
+		return m.VolumeDir(pod.UID, PluginProjected, v.Name), true, nil
 	case v.PersistentVolumeClaim != nil:
 		cp, ok := st.claimed[v.Name]
 		if !ok {

@@ -88,8 +88,9 @@ func NewManager(o Options) *Manager {
 // per-pod files there too (etc-hosts, termination logs).
 func (m *Manager) PodDir(uid types.UID) string { return filepath.Join(m.o.Root, string(uid)) }
 
-// volumeDir is Root/<uid>/volumes/<plugin>/<name>.
-func (m *Manager) volumeDir(uid types.UID, plugin, name string) string {
+// VolumeDir is where volume name of plugin lives for pod uid:
+// PodDir/volumes/<plugin>/<name>.
+func (m *Manager) VolumeDir(uid types.UID, plugin, name string) string {
 	return filepath.Join(m.PodDir(uid), "volumes", plugin, name)
 }
 
@@ -164,7 +165,7 @@ func (m *Manager) writeAtomic(pod *corev1.Pod, plugin, name string, p payload, b
 	if buildErr != nil {
 		return buildErr
 	}
-	dir := m.volumeDir(pod.UID, plugin, name)
+	dir := m.VolumeDir(pod.UID, plugin, name)
 	if _, err := writePayload(dir, p, fsGroupOf(pod)); err != nil {
 		return err
 	}
