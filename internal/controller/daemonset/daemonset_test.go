@@ -16,9 +16,9 @@ import (
 )
 
 func TestPodsOnEligibleNodes(t *testing.T) {
-	env := start(t, manager.Options{Controllers: []string{"podgc"}, PodGCQuarantine: time.Second})
+	env := start(t, manager.Options{Controllers: []string{"podgc"}, PodGCQuarantine: time.Second, PodGCPeriod: time.Second})
 	c := env.Client
-	nodes := nodesim.Start(t, c, nodesim.Options{Count: 4, Prefix: "n"}).Names()
+	nodesim.Start(t, c, nodesim.Options{Count: 4, Prefix: "n"})
 	for _, n := range []string{"n-0", "n-1", "n-3"} {
 		labelNode(t, c, n, map[string]any{"role": "worker"})
 	}
@@ -67,7 +67,6 @@ func TestPodsOnEligibleNodes(t *testing.T) {
 	}
 	waitOnNodes(t, c, ns, "n-1", late)
 	waitStatus(t, c, ns, "agent", all(2))
-	_ = nodes
 }
 
 // checkDaemonPod checks what the controller adds to a daemon pod.

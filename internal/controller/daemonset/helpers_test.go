@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -165,4 +167,25 @@ func all(n int32) appsv1.DaemonSetStatus {
 	return appsv1.DaemonSetStatus{
 		DesiredNumberScheduled: n, CurrentNumberScheduled: n, NumberReady: n, NumberAvailable: n, UpdatedNumberScheduled: n,
 	}
+}
+
+// imagesAre fails unless there are n pods, all running image.
+func imagesAre(t *testing.T, ps []corev1.Pod, image string, n int) {
+	t.Helper()
+	if len(ps) != n {
+		t.Fatalf("%d pods, want %d", len(ps), n)
+	}
+	for _, p := range ps {
+		if got := p.Spec.Containers[0].Image; got != image {
+			t.Fatalf("pod %s runs %s, want %s", p.Name, got, image)
+		}
+	}
+}
+
+// slowStart makes pods take 0-300ms (by name) to start, so a rollout has
+// intermediate states to see.
+func slowStart(p *corev1.Pod) time.Duration {
+	h := fnv.New32a()
+	h.Write([]byte(p.Name))
+	return time.Duration(h.Sum32()%300) * time.Millisecond
 }

@@ -140,7 +140,13 @@ func (s *state) surplus(running []*corev1.Pod) []*corev1.Pod {
 		return nil
 	}
 	if !allowsSurge(s.ds) {
-		return running[1:]
+		// Keep the oldest, preferring a ready one (creation times tie
+		// within a second).
+		keep := 0
+		if i := slices.IndexFunc(running, controller.PodReady); i >= 0 {
+			keep = i
+		}
+		return slices.Delete(slices.Clone(running), keep, keep+1)
 	}
 	var del []*corev1.Pod
 	var oldestNew, oldestOld *corev1.Pod
@@ -149,6 +155,11 @@ func (s *state) surplus(running []*corev1.Pod) []*corev1.Pod {
 		case s.updated(p) && oldestNew == nil:
 			oldestNew = p
 		case !s.updated(p) && oldestOld == nil:
+			oldestOld = p
+		case !s.updated(p) && controller.PodReady(p) && !controller.PodReady(oldestOld):
+			// Of two old pods (a template changed mid-surge) keep a ready
+			// one: creation times tie within a second.
+			del = append(del, oldestOld)
 			oldestOld = p
 		default:
 			del = append(del, p)

@@ -234,3 +234,13 @@ func (tr *tracker) check() (created, deleted []string) {
 	}
 	return slices.Clone(tr.created), slices.Clone(tr.deleted)
 }
+
+// imagesAre fails unless every pod runs image.
+func imagesAre(t *testing.T, ps map[string]corev1.Pod, image string) {
+	t.Helper()
+	for name, p := range ps {
+		if got := p.Spec.Containers[0].Image; got != image {
+			t.Fatalf("pod %s runs %s, want %s", name, got, image)
+		}
+	}
+}

@@ -379,7 +379,11 @@ func TestAdoptAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := create(t, c, statefulSet(ns, "web", 1))
+	// OnDelete: a RollingUpdate would replace the adopted pod, which lacks
+	// the revision label (as upstream does).
+	set := statefulSet(ns, "web", 1)
+	set.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
+	set = create(t, c, set)
 	controllertest.Eventually(t, "web-0 adopted", func() (bool, error) {
 		p, err := c.CoreV1().Pods(ns).Get(ctx, "web-0", metav1.GetOptions{})
 		if err != nil {
