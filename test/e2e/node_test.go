@@ -63,6 +63,10 @@ func removeNodePods(t *testing.T, dataDir string) {
 	}()
 	select {
 	case <-ctd.Ready():
+	case err := <-done:
+		done <- err
+		t.Logf("cleanup: containerd: %v", err)
+		return
 	case <-time.After(time.Minute):
 		t.Logf("cleanup: containerd not ready")
 		return
@@ -119,9 +123,11 @@ func TestPodsOnTheNode(t *testing.T) {
 		if code := c.jsonpath(t, "pod/crasher", "{.status.containerStatuses[0].lastState.terminated.exitCode}"); code != "7" {
 			t.Errorf("last exit code %q, want 7", code)
 		}
-		if out := c.mustKubectl(t, "get", "pod", "crasher"); !strings.Contains(out, "CrashLoopBackOff") {
-			t.Errorf("kubectl get shows:\n%s", out)
-		}
+		// The STATUS column shows the back-off between restarts.
+		c.waitFor(t, "kubectl get to show CrashLoopBackOff", func() (bool, string) {
+			out := c.mustKubectl(t, "get", "pod", "crasher")
+			return strings.Contains(out, "CrashLoopBackOff"), out
+		})
 	})
 	t.Run("liveness restarts", func(t *testing.T) {
 		c.waitFor(t, "a liveness restart", func() (bool, string) {
