@@ -50,6 +50,7 @@ func runAgent(t *testing.T, o agent.Options) (stop func()) {
 	}
 	t.Cleanup(func() {
 		stop()
+		crinode.RemoveLeftovers(t, filepath.Join(o.DataDir, "containerd"))
 		crinode.UnmountUnder(t, o.DataDir)
 	})
 	return stop
@@ -218,7 +219,7 @@ func TestPodRunsThroughTheAgent(t *testing.T) {
 			NodeName: o.NodeName,
 			Containers: []corev1.Container{{
 				Name: "web", Image: "skiff.local/busybox:stable",
-				Command: []string{"sh", "-c", "echo started on $(hostname); exec sleep 3600"},
+				Command:        []string{"sh", "-c", "echo started on $(hostname); exec sleep 3600"},
 				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 1},
 			}},
 		},

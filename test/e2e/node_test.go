@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiffhq/skiff/internal/agent/cri"
 	"github.com/skiffhq/skiff/internal/testutil/crinode"
 )
 
@@ -41,43 +39,10 @@ func startNodeCluster(t *testing.T, extra ...string) *cluster {
 	return c
 }
 
-// removeNodePods starts the node's containerd again (the server stopped
-// it) and removes every sandbox, stopping the pods' containers.
+// removeNodePods removes the pods the node's containerd still runs.
 func removeNodePods(t *testing.T, dataDir string) {
-	dir := filepath.Join(dataDir, "containerd")
-	if _, err := os.Stat(filepath.Join(dir, "config.toml")); err != nil {
-		return
-	}
-	ctd, err := cri.NewContainerd(dir, cri.ContainerdOptions{})
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ctd.Start(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		crinode.UnmountUnder(t, dataDir)
-	}()
-	select {
-	case <-ctd.Ready():
-	case err := <-done:
-		done <- err
-		t.Logf("cleanup: containerd: %v", err)
-		return
-	case <-time.After(time.Minute):
-		t.Logf("cleanup: containerd not ready")
-		return
-	}
-	client, err := cri.Dial(ctx, ctd.Endpoint())
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	defer client.Close()
-	crinode.RemoveAllSandboxes(t, client)
+	crinode.RemoveLeftovers(t, filepath.Join(dataDir, "containerd"))
+	crinode.UnmountUnder(t, dataDir)
 }
 
 // waitFor polls cond for up to podWait.

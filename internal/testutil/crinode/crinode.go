@@ -239,3 +239,43 @@ func Tail(s string, lines int) string {
 	}
 	return strings.Join(all, "\n")
 }
+
+// RemoveLeftovers starts the managed containerd of dir (DIR/containerd of
+// an agent that has stopped) again, removes every pod sandbox it still
+// runs, and stops it: the agent leaves pods running when it stops, as the
+// kubelet does, and a test must not leave them behind.
+func RemoveLeftovers(t testing.TB, dir string) {
+	if _, err := os.Stat(filepath.Join(dir, "config.toml")); err != nil {
+		return
+	}
+	ctd, err := cri.NewContainerd(dir, cri.ContainerdOptions{Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ctd.Start(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		UnmountUnder(t, dir)
+	}()
+	select {
+	case <-ctd.Ready():
+	case err := <-done:
+		done <- err
+		t.Logf("cleanup: containerd: %v", err)
+		return
+	case <-time.After(time.Minute):
+		t.Logf("cleanup: containerd not ready")
+		return
+	}
+	client, err := cri.Dial(ctx, ctd.Endpoint())
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer client.Close()
+	RemoveAllSandboxes(t, client)
+}
