@@ -23,7 +23,6 @@ package daemonset
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -210,15 +209,7 @@ func (c *Controller) claimPods(ctx context.Context, ds *appsv1.DaemonSet, select
 	if err != nil {
 		return nil, err
 	}
-	claimer := &controller.Claimer{
-		Owner: ds, OwnerKind: kind, Selector: selector,
-		Recheck: c.recheck(ds), Patch: controller.PatchPods(c.client),
-	}
-	owned, err := controller.Claim(ctx, claimer, all)
-	if err != nil {
-		return nil, fmt.Errorf("claim pods of %s/%s: %w", ds.Namespace, ds.Name, err)
-	}
-	return owned, nil
+	return controller.ClaimPods(ctx, c.client, ds, kind, selector, c.recheck(ds), all)
 }
 
 // claimRevisions adopts and releases ds's ControllerRevisions and returns
@@ -228,16 +219,7 @@ func (c *Controller) claimRevisions(ctx context.Context, ds *appsv1.DaemonSet, s
 	if err != nil {
 		return nil, err
 	}
-	claimer := &controller.Claimer{
-		Owner: ds, OwnerKind: kind, Selector: selector,
-		Recheck: c.recheck(ds), Patch: history.Patch(c.client),
-	}
-	owned, err := controller.Claim(ctx, claimer, all)
-	if err != nil {
-		return nil, fmt.Errorf("claim revisions of %s/%s: %w", ds.Namespace, ds.Name, err)
-	}
-	history.Sort(owned)
-	return owned, nil
+	return history.Claim(ctx, c.client, ds, kind, selector, c.recheck(ds), all)
 }
 
 func (c *Controller) recheck(ds *appsv1.DaemonSet) func(ctx context.Context) (metav1.Object, error) {

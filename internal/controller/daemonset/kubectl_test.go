@@ -1,31 +1,13 @@
 package daemonset_test
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 
-	"github.com/skiffhq/skiff/internal/controller/controllertest"
 	"github.com/skiffhq/skiff/internal/controller/manager"
+	"github.com/skiffhq/skiff/internal/testutil/kubectl"
 	"github.com/skiffhq/skiff/test/nodesim"
 )
-
-// kubectlIn runs the real kubectl against env's server in namespace ns,
-// failing the test on an error.
-func kubectlIn(t *testing.T, env *controllertest.Env, ns, stdin string, args ...string) string {
-	t.Helper()
-	path, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not on PATH")
-	}
-	cmd := exec.Command(path, append([]string{"--kubeconfig", env.Server.KubeconfigPath, "-n", ns}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 const agentManifest = `
 apiVersion: apps/v1
@@ -52,9 +34,10 @@ func TestKubectlRollout(t *testing.T) {
 	c := env.Client
 	nodesim.Start(t, c, nodesim.Options{Count: 3, Prefix: "k", StartDelay: slowStart})
 	ns := env.Namespace("ds-kubectl")
-	k := func(args ...string) string { t.Helper(); return kubectlIn(t, env, ns, "", args...) }
+	kc := kubectl.New(t, env.Server.KubeconfigPath, ns)
+	k := kc.Must
 
-	kubectlIn(t, env, ns, agentManifest, "apply", "-f", "-")
+	kc.MustIn(agentManifest, "apply", "-f", "-")
 	if out := k("rollout", "status", "daemonset/agent", "--timeout=60s"); !strings.Contains(out, `daemon set "agent" successfully rolled out`) {
 		t.Fatalf("rollout status said %q", out)
 	}

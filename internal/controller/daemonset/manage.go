@@ -1,6 +1,7 @@
 package daemonset
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -44,25 +45,14 @@ func podsByNode(pods []*corev1.Pod) map[string][]*corev1.Pod {
 // olderFirst orders scheduled pods before unscheduled ones, then by
 // creation time and name.
 func olderFirst(a, b *corev1.Pod) int {
-	if (a.Spec.NodeName != "") != (b.Spec.NodeName != "") {
-		if a.Spec.NodeName != "" {
-			return -1
+	scheduled := func(p *corev1.Pod) int {
+		if p.Spec.NodeName != "" {
+			return 0
 		}
 		return 1
 	}
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		if a.CreationTimestamp.Before(&b.CreationTimestamp) {
-			return -1
-		}
-		return 1
-	}
-	if a.Name < b.Name {
-		return -1
-	}
-	if a.Name > b.Name {
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(scheduled(a), scheduled(b)),
+		a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
 }
 
 func (s *state) updated(p *corev1.Pod) bool {

@@ -7,7 +7,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiffhq/skiff/internal/controller"
@@ -57,29 +56,16 @@ func computeStatus(s *state) appsv1.DaemonSetStatus {
 	return st
 }
 
-// updateStatus writes st unless ds already reports it; on a conflict it
-// retries once against the latest object.
+// updateStatus writes st unless ds already reports it; a conflict is
+// retried by the runner against the newer object.
 func (c *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, st appsv1.DaemonSetStatus) error {
-	for attempt := 0; ; attempt++ {
-		if apiequality.Semantic.DeepEqual(ds.Status, st) {
-			return nil
-		}
-		upd := ds.DeepCopy()
-		upd.Status = st
-		_, err := c.client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if err == nil {
-			return nil
-		}
-		if !apierrors.IsConflict(err) || attempt > 0 {
-			return fmt.Errorf("update status of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
-		}
-		fresh, gerr := c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return fmt.Errorf("update status of daemonset %s/%s: %w", ds.Namespace, ds.Name, gerr)
-		}
-		if fresh.UID != ds.UID {
-			return nil
-		}
-		ds = fresh
+	if apiequality.Semantic.DeepEqual(ds.Status, st) {
+		return nil
 	}
+	upd := ds.DeepCopy()
+	upd.Status = st
+	if _, err := c.client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("update status of daemonset %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ package history
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -27,11 +28,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/skiffhq/skiff/internal/controller"
 )
 
 // HashLabel is the label holding a revision's hash, upstream's.
@@ -81,19 +85,7 @@ func Name(owner, hash string) string {
 // Sort orders revisions oldest first (by number, then name).
 func Sort(revs []*appsv1.ControllerRevision) {
 	slices.SortFunc(revs, func(a, b *appsv1.ControllerRevision) int {
-		if a.Revision != b.Revision {
-			if a.Revision < b.Revision {
-				return -1
-			}
-			return 1
-		}
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.Revision, b.Revision), cmp.Compare(a.Name, b.Name))
 	})
 }
 
@@ -217,10 +209,20 @@ func (s Store) Truncate(ctx context.Context, revs []*appsv1.ControllerRevision, 
 	return nil
 }
 
-// Patch returns a controller.Claimer Patch for ControllerRevisions.
-func Patch(client kubernetes.Interface) func(ctx context.Context, ns, name string, patch []byte) error {
-	return func(ctx context.Context, ns, name string, patch []byte) error {
-		_, err := client.AppsV1().ControllerRevisions(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-		return err
+// Claim adopts and releases owner's ControllerRevisions among revs (its
+// namespace's) by selector and returns the owned ones, oldest first.
+func Claim(ctx context.Context, client kubernetes.Interface, owner metav1.Object, kind schema.GroupVersionKind, selector labels.Selector, recheck func(context.Context) (metav1.Object, error), revs []*appsv1.ControllerRevision) ([]*appsv1.ControllerRevision, error) {
+	claimer := &controller.Claimer{
+		Owner: owner, OwnerKind: kind, Selector: selector, Recheck: recheck,
+		Patch: func(ctx context.Context, ns, name string, patch []byte) error {
+			_, err := client.AppsV1().ControllerRevisions(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+			return err
+		},
 	}
+	owned, err := controller.Claim(ctx, claimer, revs)
+	if err != nil {
+		return nil, fmt.Errorf("claim revisions of %s/%s: %w", owner.GetNamespace(), owner.GetName(), err)
+	}
+	Sort(owned)
+	return owned, nil
 }

@@ -1,29 +1,11 @@
 package statefulset_test
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 
-	"github.com/skiffhq/skiff/internal/controller/controllertest"
+	"github.com/skiffhq/skiff/internal/testutil/kubectl"
 )
-
-// kubectlIn runs the real kubectl against env's server in namespace ns,
-// failing the test on an error.
-func kubectlIn(t *testing.T, env *controllertest.Env, ns, stdin string, args ...string) string {
-	t.Helper()
-	path, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not on PATH")
-	}
-	cmd := exec.Command(path, append([]string{"--kubeconfig", env.Server.KubeconfigPath, "-n", ns}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 const webManifest = `
 apiVersion: apps/v1
@@ -51,9 +33,10 @@ func TestKubectlRollout(t *testing.T) {
 	env, _ := start(t)
 	c := env.Client
 	ns := env.Namespace("sts-kubectl")
-	k := func(args ...string) string { t.Helper(); return kubectlIn(t, env, ns, "", args...) }
+	kc := kubectl.New(t, env.Server.KubeconfigPath, ns)
+	k := kc.Must
 
-	kubectlIn(t, env, ns, webManifest, "apply", "-f", "-")
+	kc.MustIn(webManifest, "apply", "-f", "-")
 	out := k("rollout", "status", "statefulset/web", "--timeout=60s")
 	if !strings.Contains(out, "partitioned roll out complete: 3 new pods have been updated") {
 		t.Fatalf("rollout status said %q", out)

@@ -23,7 +23,6 @@ package statefulset
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -176,15 +175,7 @@ func (c *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet, sel
 			members = append(members, p)
 		}
 	}
-	claimer := &controller.Claimer{
-		Owner: set, OwnerKind: kind, Selector: selector,
-		Recheck: c.recheck(set), Patch: controller.PatchPods(c.client),
-	}
-	owned, err := controller.Claim(ctx, claimer, members)
-	if err != nil {
-		return nil, fmt.Errorf("claim pods of %s/%s: %w", set.Namespace, set.Name, err)
-	}
-	return owned, nil
+	return controller.ClaimPods(ctx, c.client, set, kind, selector, c.recheck(set), members)
 }
 
 // claimRevisions adopts and releases set's ControllerRevisions and returns
@@ -194,16 +185,7 @@ func (c *Controller) claimRevisions(ctx context.Context, set *appsv1.StatefulSet
 	if err != nil {
 		return nil, err
 	}
-	claimer := &controller.Claimer{
-		Owner: set, OwnerKind: kind, Selector: selector,
-		Recheck: c.recheck(set), Patch: history.Patch(c.client),
-	}
-	owned, err := controller.Claim(ctx, claimer, all)
-	if err != nil {
-		return nil, fmt.Errorf("claim revisions of %s/%s: %w", set.Namespace, set.Name, err)
-	}
-	history.Sort(owned)
-	return owned, nil
+	return history.Claim(ctx, c.client, set, kind, selector, c.recheck(set), all)
 }
 
 func (c *Controller) recheck(set *appsv1.StatefulSet) func(ctx context.Context) (metav1.Object, error) {

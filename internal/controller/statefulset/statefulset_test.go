@@ -83,6 +83,33 @@ func TestOrderedCreateAndReverseScaleDown(t *testing.T) {
 	})
 }
 
+// claimTemplates is one 1Gi ReadWriteOnce template "data" labelled
+// tier=storage.
+func claimTemplates() []corev1.PersistentVolumeClaim {
+	return []corev1.PersistentVolumeClaim{{
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: map[string]string{"tier": "storage"}},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}}
+}
+
+// liveClaims lists the names of the namespace's PVCs not being deleted.
+func liveClaims(c kubernetes.Interface, ns string) ([]string, error) {
+	list, err := c.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var live []string
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			live = append(live, p.Name)
+		}
+	}
+	return live, nil
+}
+
 func TestStartOrdinalAndClaimTemplates(t *testing.T) {
 	env, _ := start(t, "garbagecollector")
 	c := env.Client
@@ -90,13 +117,7 @@ func TestStartOrdinalAndClaimTemplates(t *testing.T) {
 
 	set := statefulSet(ns, "db", 3)
 	set.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: 5}
-	set.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{
-		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: map[string]string{"tier": "storage"}},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-		},
-	}}
+	set.Spec.VolumeClaimTemplates = claimTemplates()
 	set.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
 		WhenScaled: appsv1.DeletePersistentVolumeClaimRetentionPolicyType, WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 	}
@@ -134,15 +155,9 @@ func TestStartOrdinalAndClaimTemplates(t *testing.T) {
 	scale(t, c, ns, "db", 1)
 	waitStatus(t, c, ns, "db", want{replicas: 1, ready: 1})
 	controllertest.Eventually(t, "claims of db-6 and db-7 deleted", func() (bool, error) {
-		list, err := c.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+		live, err := liveClaims(c, ns)
 		if err != nil {
 			return false, err
-		}
-		var live []string
-		for _, p := range list.Items {
-			if p.DeletionTimestamp == nil {
-				live = append(live, p.Name)
-			}
 		}
 		return slices.Equal(live, []string{"data-db-5"}), fmt.Errorf("claims %v", live)
 	})
@@ -164,13 +179,7 @@ func TestWhenDeletedDeletesClaims(t *testing.T) {
 	c := env.Client
 	ns := env.Namespace("sts-pvc-del")
 	set := statefulSet(ns, "db", 2)
-	set.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{
-		ObjectMeta: metav1.ObjectMeta{Name: "data"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-		},
-	}}
+	set.Spec.VolumeClaimTemplates = claimTemplates()
 	set.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
 		WhenScaled: appsv1.RetainPersistentVolumeClaimRetentionPolicyType, WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType,
 	}
@@ -186,15 +195,9 @@ func TestWhenDeletedDeletesClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	controllertest.Eventually(t, "claims owned by the set deleted with it", func() (bool, error) {
-		list, err := c.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+		live, err := liveClaims(c, ns)
 		if err != nil {
 			return false, err
-		}
-		var live []string
-		for _, p := range list.Items {
-			if p.DeletionTimestamp == nil {
-				live = append(live, p.Name)
-			}
 		}
 		// data-db-1 was made while the set owned claims too.
 		return len(live) == 0, fmt.Errorf("claims %v", live)

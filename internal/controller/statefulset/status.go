@@ -8,7 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiffhq/skiff/internal/controller"
@@ -53,29 +52,16 @@ func computeStatus(set *appsv1.StatefulSet, pods []*corev1.Pod, current, update 
 	return st
 }
 
-// updateStatus writes st unless set already reports it; on a conflict it
-// retries once against the latest object.
+// updateStatus writes st unless set already reports it; a conflict is
+// retried by the runner against the newer object.
 func (c *Controller) updateStatus(ctx context.Context, set *appsv1.StatefulSet, st appsv1.StatefulSetStatus) error {
-	for attempt := 0; ; attempt++ {
-		if apiequality.Semantic.DeepEqual(set.Status, st) {
-			return nil
-		}
-		upd := set.DeepCopy()
-		upd.Status = st
-		_, err := c.client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if err == nil {
-			return nil
-		}
-		if !apierrors.IsConflict(err) || attempt > 0 {
-			return fmt.Errorf("update status of statefulset %s/%s: %w", set.Namespace, set.Name, err)
-		}
-		fresh, gerr := c.client.AppsV1().StatefulSets(set.Namespace).Get(ctx, set.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return fmt.Errorf("update status of statefulset %s/%s: %w", set.Namespace, set.Name, gerr)
-		}
-		if fresh.UID != set.UID {
-			return nil // replaced meanwhile
-		}
-		set = fresh
+	if apiequality.Semantic.DeepEqual(set.Status, st) {
+		return nil
 	}
+	upd := set.DeepCopy()
+	upd.Status = st
+	if _, err := c.client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("update status of statefulset %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	return nil
 }
