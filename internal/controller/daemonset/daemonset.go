@@ -167,7 +167,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	if err != nil {
 		return controller.Result{}, err
 	}
-	revs, err := c.claimRevisions(ctx, ds, selector)
+	revs, err := history.Claim(ctx, c.client, c.revisions, ds, kind, selector, c.recheck(ds))
 	if err != nil {
 		return controller.Result{}, err
 	}
@@ -210,16 +210,6 @@ func (c *Controller) claimPods(ctx context.Context, ds *appsv1.DaemonSet, select
 		return nil, err
 	}
 	return controller.ClaimPods(ctx, c.client, ds, kind, selector, c.recheck(ds), all)
-}
-
-// claimRevisions adopts and releases ds's ControllerRevisions and returns
-// the owned ones, oldest first.
-func (c *Controller) claimRevisions(ctx context.Context, ds *appsv1.DaemonSet, selector labels.Selector) ([]*appsv1.ControllerRevision, error) {
-	all, err := c.revisions.ControllerRevisions(ds.Namespace).List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
-	return history.Claim(ctx, c.client, ds, kind, selector, c.recheck(ds), all)
 }
 
 func (c *Controller) recheck(ds *appsv1.DaemonSet) func(ctx context.Context) (metav1.Object, error) {

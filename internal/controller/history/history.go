@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
 
 	"github.com/skiffhq/skiff/internal/controller"
 )
@@ -209,9 +210,14 @@ func (s Store) Truncate(ctx context.Context, revs []*appsv1.ControllerRevision, 
 	return nil
 }
 
-// Claim adopts and releases owner's ControllerRevisions among revs (its
-// namespace's) by selector and returns the owned ones, oldest first.
-func Claim(ctx context.Context, client kubernetes.Interface, owner metav1.Object, kind schema.GroupVersionKind, selector labels.Selector, recheck func(context.Context) (metav1.Object, error), revs []*appsv1.ControllerRevision) ([]*appsv1.ControllerRevision, error) {
+// Claim adopts and releases the ControllerRevisions in owner's namespace
+// by selector and returns the owned ones, oldest first; recheck re-reads
+// the owner before adopting.
+func Claim(ctx context.Context, client kubernetes.Interface, lister appslisters.ControllerRevisionLister, owner metav1.Object, kind schema.GroupVersionKind, selector labels.Selector, recheck func(context.Context) (metav1.Object, error)) ([]*appsv1.ControllerRevision, error) {
+	revs, err := lister.ControllerRevisions(owner.GetNamespace()).List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
 	claimer := &controller.Claimer{
 		Owner: owner, OwnerKind: kind, Selector: selector, Recheck: recheck,
 		Patch: func(ctx context.Context, ns, name string, patch []byte) error {

@@ -120,7 +120,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	if err != nil {
 		return controller.Result{}, err
 	}
-	revs, err := c.claimRevisions(ctx, set, selector)
+	revs, err := history.Claim(ctx, c.client, c.revisions, set, kind, selector, c.recheck(set))
 	if err != nil {
 		return controller.Result{}, err
 	}
@@ -176,16 +176,6 @@ func (c *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet, sel
 		}
 	}
 	return controller.ClaimPods(ctx, c.client, set, kind, selector, c.recheck(set), members)
-}
-
-// claimRevisions adopts and releases set's ControllerRevisions and returns
-// the owned ones, oldest first.
-func (c *Controller) claimRevisions(ctx context.Context, set *appsv1.StatefulSet, selector labels.Selector) ([]*appsv1.ControllerRevision, error) {
-	all, err := c.revisions.ControllerRevisions(set.Namespace).List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
-	return history.Claim(ctx, c.client, set, kind, selector, c.recheck(set), all)
 }
 
 func (c *Controller) recheck(set *appsv1.StatefulSet) func(ctx context.Context) (metav1.Object, error) {
