@@ -199,3 +199,31 @@ func TestRestartLosesNothing(t *testing.T) {
 	}
 	waitOnNodes(t, c, ns, "rs-0", "rs-1", "rs-2")
 }
+
+// TestNodeReadinessTaints checks readiness as upstream sees it, through
+// taints: a not-ready node (NoSchedule taint) gets no new daemon pod, and
+// a pod on a node that becomes unreachable (NoExecute taint) stays, since
+// daemon pods tolerate it.
+func TestNodeReadinessTaints(t *testing.T) {
+	env := start(t, manager.Options{})
+	c := env.Client
+	nodesim.Start(t, c, nodesim.Options{Count: 2, Prefix: "r"})
+	taintNode(t, c, "r-1", corev1.Taint{Key: "node.kubernetes.io/not-ready", Effect: corev1.TaintEffectNoSchedule})
+	ns := env.Namespace("ds-ready")
+	create(t, c, daemonSet(ns, "agent"))
+	waitStatus(t, c, ns, "agent", all(1))
+	waitOnNodes(t, c, ns, "r-0")
+
+	before := livePods(t, c, ns)[0]
+	taintNode(t, c, "r-0", corev1.Taint{Key: "node.kubernetes.io/unreachable", Effect: corev1.TaintEffectNoExecute})
+	taintNode(t, c, "r-1")
+	waitOnNodes(t, c, ns, "r-0", "r-1")
+	// The daemon tolerations cover unreachable:NoExecute: the pod on r-0
+	// is the one from before.
+	for _, p := range livePods(t, c, ns) {
+		if p.Spec.NodeName == "r-0" && p.UID != before.UID {
+			t.Fatalf("pod on r-0 was replaced after the unreachable taint")
+		}
+	}
+	waitStatus(t, c, ns, "agent", all(2))
+}
