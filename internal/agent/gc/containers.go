@@ -128,7 +128,7 @@ func (c *Collector) removeContainer(ctx context.Context, ct *runtimeapi.Containe
 // the removed ones, writes to them: what was left by containers removed
 // elsewhere.
 func (c *Collector) removeStaleLogs(ctx context.Context, logs []string, list []*runtimeapi.Container, removed map[string]bool) error {
-	live := map[string]bool{}   // log paths of existing containers
+	live := map[string]bool{}    // log paths of existing containers
 	podDirs := map[string]bool{} // log directories of pods with containers
 	for _, ct := range list {
 		if removed[ct.GetId()] || ct.GetLabels()[cri.LabelPodUID] == "" {
