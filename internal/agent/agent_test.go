@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/skiffhq/skiff/internal/agent"
+	"github.com/skiffhq/skiff/internal/agent/network"
 	"github.com/skiffhq/skiff/internal/testutil/crinode"
 	"github.com/skiffhq/skiff/internal/testutil/testserver"
 )
@@ -61,7 +62,12 @@ func runAgent(t *testing.T, o agent.Options) (stop func()) {
 func testBridge(t *testing.T) (string, string) {
 	suffix := fmt.Sprintf("%05x", (os.Getpid()^int(time.Now().UnixNano()))&0xfffff)
 	bridge := "skag" + suffix
-	t.Cleanup(func() { _ = osexec.Command("ip", "link", "delete", bridge).Run() })
+	t.Cleanup(func() {
+		_ = osexec.Command("ip", "link", "delete", bridge).Run()
+		if err := network.RemoveMasquerade(bridge); err != nil {
+			t.Errorf("remove the masquerade rule: %v", err)
+		}
+	})
 	return bridge, fmt.Sprintf("10.252.%d.0/24", time.Now().UnixNano()%250)
 }
 

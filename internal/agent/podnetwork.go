@@ -56,11 +56,16 @@ func (p *podNetwork) sync(ctx context.Context, node *corev1.Node) error {
 		p.log.Warn("removed addresses of an earlier pod network from the bridge", "bridge", bridge, "addresses", removed)
 	}
 	wrote, err := network.WriteCNIConfig(p.rt.cniConfDir, network.CNIConfig{
-		PodCIDRs: prefixes, Bridge: p.bridge, Masquerade: true,
+		PodCIDRs: prefixes, Bridge: p.bridge, Masquerade: false,
 		IPAMDir: filepath.Join(p.dataDir, "agent", "cni", "ipam"),
 	})
 	if err != nil {
 		return err
+	}
+	if err := network.EnsureMasquerade(bridge, prefixes); err != nil {
+		// Pods still reach the node and each other; only traffic leaving
+		// the node keeps the pod's address.
+		p.log.Warn("pod masquerade rule", "err", err)
 	}
 	if err := p.rt.client.UpdateRuntimeConfig(ctx, cidrs[0]); err != nil {
 		return err

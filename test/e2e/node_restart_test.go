@@ -86,7 +86,7 @@ func TestAgentJoinsAndRestarts(t *testing.T) {
 	server := c.jsonpathConfig(t, "{.clusters[0].cluster.server}")
 	agentDir := t.TempDir()
 	bridge := fmt.Sprintf("ske2e%05x", time.Now().UnixNano()&0xfffff)
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "delete", bridge).Run() })
+	t.Cleanup(func() { removeBridge(t, bridge) })
 	t.Cleanup(func() { removeNodePods(t, agentDir) })
 	args := []string{"agent", "--server", server, "--token-file", filepath.Join(c.dataDir, "server", "token"),
 		"--data-dir", agentDir, "--node-name", "worker-1", "--cni-bridge", bridge, "--port", "0"}

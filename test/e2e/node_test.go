@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffhq/skiff/internal/agent/network"
 	"github.com/skiffhq/skiff/internal/testutil/crinode"
 )
 
@@ -29,7 +30,7 @@ func startNodeCluster(t *testing.T, extra ...string) *cluster {
 	crinode.RequireRuntime(t)
 	cidr := fmt.Sprintf("10.%d.0.0/16", 200+time.Now().UnixNano()%40)
 	bridge := fmt.Sprintf("ske2e%05x", time.Now().UnixNano()&0xfffff)
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "delete", bridge).Run() })
+	t.Cleanup(func() { removeBridge(t, bridge) })
 	c := startServer(t, append([]string{"--cluster-cidr", cidr, "--cni-bridge", bridge}, extra...)...)
 	t.Cleanup(func() { removeNodePods(t, c.dataDir) })
 	c.waitFor(t, "the node to be Ready", func() (bool, string) {
@@ -250,4 +251,12 @@ func httpGet(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// removeBridge deletes a test's pod bridge and its masquerade rule.
+func removeBridge(t *testing.T, bridge string) {
+	_ = exec.Command("ip", "link", "delete", bridge).Run()
+	if err := network.RemoveMasquerade(bridge); err != nil {
+		t.Errorf("remove the masquerade rule: %v", err)
+	}
 }
