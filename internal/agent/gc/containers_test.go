@@ -20,7 +20,9 @@ func TestContainerGC(t *testing.T) {
 	exited, running := runtimeapi.ContainerState_CONTAINER_EXITED, runtimeapi.ContainerState_CONTAINER_RUNNING
 	logRoot := filepath.Join(n.Dir, "logs")
 	p := runPod(t, n, logRoot, "web")
-	logOf := func(name, restart string) string { return filepath.Join(p.config.GetLogDirectory(), name, restart+".log") }
+	logOf := func(name, restart string) string {
+		return filepath.Join(p.config.GetLogDirectory(), name, restart+".log")
+	}
 
 	var app []string // app's instances, oldest first
 	for i := range 4 {
@@ -57,10 +59,10 @@ func TestContainerGC(t *testing.T) {
 		wantNoLogs  []string
 	}{
 		{
-			name:        "younger than the minimum age: all kept, the stray log file goes",
-			wantKept:    append([]string{side0, side1, foreign, foreignOld}, app...),
-			wantLogs:    []string{logOf("app", "0"), logOf("app", "3")},
-			wantNoLogs:  []string{stale},
+			name:       "younger than the minimum age: all kept, the stray log file goes",
+			wantKept:   append([]string{side0, side1, foreign, foreignOld}, app...),
+			wantLogs:   []string{logOf("app", "0"), logOf("app", "3")},
+			wantNoLogs: []string{stale},
 		},
 		{
 			name:        "old enough: the newest and one dead instance per container stay",
