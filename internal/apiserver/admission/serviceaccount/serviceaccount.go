@@ -76,6 +76,12 @@ func (p *Plugin) Admit(ctx context.Context, a *admission.Attributes) error {
 	if pod.Spec.ServiceAccountName == "" {
 		pod.Spec.ServiceAccountName = DefaultServiceAccountName
 	}
+	// The deprecated twin follows, as defaulting would make it on any later
+	// update; left empty, every update of the pod would look like a change
+	// of spec.serviceAccount and be refused.
+	if pod.Spec.DeprecatedServiceAccount == "" {
+		pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
+	}
 	sa, err := p.lookup(ctx, a.Namespace, pod.Spec.ServiceAccountName)
 	if apierrors.IsNotFound(err) && p.AllowMissingAccount {
 		return nil

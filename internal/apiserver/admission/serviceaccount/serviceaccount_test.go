@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/skiffhq/skiff/internal/apiserver/admission/serviceaccount"
 	"github.com/skiffhq/skiff/internal/server"
@@ -51,8 +52,13 @@ func TestServiceAccountAdmission(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Spec.ServiceAccountName != "default" {
-			t.Errorf("serviceAccountName = %q, want default", got.Spec.ServiceAccountName)
+		if got.Spec.ServiceAccountName != "default" || got.Spec.DeprecatedServiceAccount != "default" {
+			t.Errorf("serviceAccountName = %q, serviceAccount = %q; want default for both", got.Spec.ServiceAccountName, got.Spec.DeprecatedServiceAccount)
+		}
+		// Later updates (a controller adopting the pod) must not look like a
+		// change of the account.
+		if _, err := c.CoreV1().Pods(ns).Patch(ctx, "plain", types.MergePatchType, []byte(`{"metadata":{"labels":{"adopted":"yes"}}}`), metav1.PatchOptions{}); err != nil {
+			t.Errorf("label patch of the admitted pod: %v", err)
 		}
 		if len(got.Spec.Volumes) != 1 {
 			t.Fatalf("volumes = %+v, want one", got.Spec.Volumes)
