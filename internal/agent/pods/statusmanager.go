@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,24 +34,61 @@ type desiredStatus struct {
 	status          corev1.PodStatus
 }
 
+// maxParallelStatusWrites bounds the status writes in flight: pods
+// starting together get their status written together, not one API round
+// trip after another.
+const maxParallelStatusWrites = 8
+
 // statusManager coalesces status updates: it keeps the latest desired
-// status per pod and one goroutine writes them, skipping no-op writes and
-// retrying failed ones until they land or the pod is gone.
+// status per pod and writes them (one write at a time per pod, several pods
+// at once), skipping no-op writes and retrying failed ones until they land
+// or the pod is gone.
 type statusManager struct {
 	client kubernetes.Interface
 	lister corelisters.PodLister
 	log    *slog.Logger
 	kickCh chan struct{}
 
-	// writeMu serialises writes (the writer loop and flush).
-	writeMu sync.Mutex
-	// mu guards pending. Lock order: writeMu before mu.
+	// mu guards pending and writing. Lock order: a pod's write lock
+	// (writing) before mu.
 	mu      sync.Mutex
 	pending map[types.UID]*desiredStatus
+	// writing holds one lock per pod with a write in progress or queued,
+	// so a pod's writes never overlap.
+	writing map[types.UID]*podWriteLock
+}
+
+// podWriteLock serialises the writes of one pod; users counts who holds or
+// waits for it, so it is dropped when the last one is done.
+type podWriteLock struct {
+	sync.Mutex
+	users int
 }
 
 func newStatusManager(client kubernetes.Interface, lister corelisters.PodLister, log *slog.Logger) *statusManager {
-	return &statusManager{client: client, lister: lister, log: log, kickCh: make(chan struct{}, 1), pending: map[types.UID]*desiredStatus{}}
+	return &statusManager{client: client, lister: lister, log: log, kickCh: make(chan struct{}, 1),
+		pending: map[types.UID]*desiredStatus{}, writing: map[types.UID]*podWriteLock{}}
+}
+
+// lockPod takes pod uid's write lock and returns its release.
+func (s *statusManager) lockPod(uid types.UID) func() {
+	s.mu.Lock()
+	l := s.writing[uid]
+	if l == nil {
+		l = &podWriteLock{}
+		s.writing[uid] = l
+	}
+	l.users++
+	s.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		s.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(s.writing, uid)
+		}
+		s.mu.Unlock()
+	}
 }
 
 // set records pod's desired status for writing.
@@ -90,21 +128,28 @@ func (s *statusManager) writeAll(ctx context.Context) bool {
 		uids = append(uids, uid)
 	}
 	s.mu.Unlock()
-	failed := false
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelStatusWrites)
 	for _, uid := range uids {
-		if err := s.flush(ctx, uid); err != nil {
-			s.log.Warn("write pod status", "uid", uid, "err", err)
-			failed = true
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.flush(ctx, uid); err != nil {
+				s.log.Warn("write pod status", "uid", uid, "err", err)
+				failed.Store(true)
+			}
+		}()
 	}
-	return failed
+	wg.Wait()
+	return failed.Load()
 }
 
 // flush writes pod uid's pending status now, if any. On error the status
 // stays pending (unless a newer one replaced it meanwhile, which wins).
 func (s *statusManager) flush(ctx context.Context, uid types.UID) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	defer s.lockPod(uid)()
 	s.mu.Lock()
 	d := s.pending[uid]
 	s.mu.Unlock()
