@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/skiffhq/skiff/internal/agent"
+	"github.com/skiffhq/skiff/internal/agent/gc"
 	"github.com/skiffhq/skiff/internal/agent/network"
 )
 
@@ -26,6 +27,7 @@ type nodeFlags struct {
 	clusterDNS                   []string
 	clusterDomain                string
 	cniBridge                    string
+	imageGCHigh, imageGCLow      int
 }
 
 func (n *nodeFlags) bind(f *pflag.FlagSet) {
@@ -43,6 +45,8 @@ func (n *nodeFlags) bind(f *pflag.FlagSet) {
 	f.StringSliceVar(&n.clusterDNS, "cluster-dns", nil, "DNS server IPs written into pods' resolv.conf")
 	f.StringVar(&n.clusterDomain, "cluster-domain", n.clusterDomain, "cluster DNS domain")
 	f.StringVar(&n.cniBridge, "cni-bridge", network.DefaultBridge, "Linux bridge the pods attach to (give clusters sharing one machine different ones)")
+	f.IntVar(&n.imageGCHigh, "image-gc-high-threshold", gc.DefaultHighThresholdPercent, "image filesystem usage percent at which unused images are removed (100: never)")
+	f.IntVar(&n.imageGCLow, "image-gc-low-threshold", gc.DefaultLowThresholdPercent, "image filesystem usage percent image garbage collection frees down to; less than --image-gc-high-threshold")
 }
 
 // options parses the flags into agent options (without DataDir, Config
@@ -67,6 +71,10 @@ func (n *nodeFlags) options() (agent.Options, error) {
 		}
 		o.ClusterDNS = append(o.ClusterDNS, s)
 	}
+	if n.imageGCHigh < 0 || n.imageGCHigh > 100 || n.imageGCLow < 0 || n.imageGCLow >= n.imageGCHigh {
+		return o, fmt.Errorf("--image-gc-high-threshold %d, --image-gc-low-threshold %d: want 0 ≤ low < high ≤ 100", n.imageGCHigh, n.imageGCLow)
+	}
+	o.ImageGCHighThreshold, o.ImageGCLowThreshold = n.imageGCHigh, n.imageGCLow
 	if n.port < 0 || n.port > 65535 {
 		return o, fmt.Errorf("--port %d: want 0-65535", n.port)
 	}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiffhq/skiff/internal/agent/gc"
 	"github.com/skiffhq/skiff/internal/agent/pods"
 	agentserver "github.com/skiffhq/skiff/internal/agent/server"
 	"github.com/skiffhq/skiff/internal/agent/volume"
@@ -67,6 +68,10 @@ type Options struct {
 	// ClusterDNS and ClusterDomain go into pods' resolv.conf.
 	ClusterDNS    []string
 	ClusterDomain string
+	// ImageGCHighThreshold and ImageGCLowThreshold are the image
+	// filesystem usage percents at which unused images are removed and
+	// down to which; both zero means 85 and 80.
+	ImageGCHighThreshold, ImageGCLowThreshold int
 }
 
 // Run runs the agent until ctx ends: it starts the runtime, registers the
@@ -160,6 +165,7 @@ func Run(ctx context.Context, o Options) error {
 			defer stopEvents()
 			return podManager.Run(ctx)
 		})
+		run("garbage collector", gc.New(gc.Options{Runtime: rt.client, NodeName: o.NodeName, Recorder: recorder, PodLogDir: filepath.Join(o.DataDir, "agent", "logs"), HighThresholdPercent: o.ImageGCHighThreshold, LowThresholdPercent: o.ImageGCLowThreshold, Log: log.With("component", "gc")}).Start)
 		api := agentserver.New(agentserver.Options{NodeName: o.NodeName, Runtime: rt.client, Pods: podManager.Pods,
 			Log: log.With("component", "agent-api")})
 		run("agent API", func(ctx context.Context) error { return serveAPI(ctx, ln, tlsConfig, api.Handler()) })

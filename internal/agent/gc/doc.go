@@ -11,8 +11,9 @@
 //
 //	every 5 minutes ─► images: ListImages + ListContainers ─► records
 //	                 (first detected, last used); usage of the image
-//	                 filesystem ≥ high? remove unused images (not the pause
-//	                 image, not pinned, first detected ≥ MinImageAge ago),
+//	                 filesystem ≥ high? remove unused images (not skiff's
+//	                 pause and busybox images, not pinned, first detected
+//	                 ≥ MinImageAge ago),
 //	                 least recently used first, until below low; short of
 //	                 that: event FreeDiskSpaceFailed on the Node.
 //

@@ -68,9 +68,10 @@ type Options struct {
 	// less than this long ago is kept. Zero means two minutes, negative
 	// none.
 	MinImageAge time.Duration
-	// PauseImage is the sandbox image, never removed; empty means
-	// images.PauseImageRef.
-	PauseImage string
+	// KeepImages are never removed; nil means skiff's own images, the
+	// pause (sandbox) image and busybox, which the agent imports at start
+	// and no registry serves.
+	KeepImages []string
 	// ImageFsUsage reports the image filesystem's usage; nil means the
 	// filesystem holding the runtime's image store (CRI ImageFsInfo's
 	// mount point, measured with statfs).
@@ -121,8 +122,8 @@ func New(o Options) *Collector {
 	if o.MaxDeadPerContainer == 0 {
 		o.MaxDeadPerContainer = DefaultMaxDeadPerContainer
 	}
-	if o.PauseImage == "" {
-		o.PauseImage = images.PauseImageRef
+	if o.KeepImages == nil {
+		o.KeepImages = []string{images.PauseImageRef, images.BusyboxImageRef}
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -23,7 +23,7 @@ type imageRecord struct {
 	// (zero: never seen used).
 	firstDetected, lastUsed time.Time
 	size                    int64
-	// pinned images and the pause image are never removed.
+	// keep: pinned or one of Options.KeepImages.
 	keep bool
 	// inUse: a container of the runtime uses it now.
 	inUse bool
@@ -40,9 +40,16 @@ func (c *Collector) detectImages(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
 	}
-	pause, err := c.o.Runtime.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: c.o.PauseImage})
-	if err != nil {
-		return fmt.Errorf("find the pause image: %w", err)
+	keep := map[string]bool{} // image IDs and names never removed
+	for _, ref := range c.o.KeepImages {
+		img, err := c.o.Runtime.ImageStatus(ctx, &runtimeapi.ImageSpec{Image: ref})
+		if err != nil {
+			return fmt.Errorf("find image %s: %w", ref, err)
+		}
+		keep[ref] = true
+		if img != nil {
+			keep[img.GetId()] = true
+		}
 	}
 	used := map[string]bool{} // image IDs, names and digests containers name
 	for _, ct := range containers {
@@ -66,9 +73,8 @@ func (c *Collector) detectImages(ctx context.Context, now time.Time) error {
 			c.imageRecords[id] = r
 		}
 		r.size = int64(img.GetSize_())
-		r.keep = img.GetPinned() || id == pause.GetId() || slices.Contains(img.GetRepoTags(), c.o.PauseImage)
-		r.inUse = used[id] || slices.ContainsFunc(img.GetRepoTags(), func(s string) bool { return used[s] }) ||
-			slices.ContainsFunc(img.GetRepoDigests(), func(s string) bool { return used[s] })
+		r.keep = img.GetPinned() || named(img, keep)
+		r.inUse = named(img, used)
 		if r.inUse {
 			r.lastUsed = now
 		}
@@ -80,6 +86,12 @@ func (c *Collector) detectImages(ctx context.Context, now time.Time) error {
 	}
 	c.detected = true
 	return nil
+}
+
+// named reports whether img's ID, a tag or a digest is in names.
+func named(img *runtimeapi.Image, names map[string]bool) bool {
+	in := func(s string) bool { return names[s] }
+	return in(img.GetId()) || slices.ContainsFunc(img.GetRepoTags(), in) || slices.ContainsFunc(img.GetRepoDigests(), in)
 }
 
 // evictionOrder returns the images that may be removed at now, least
@@ -160,8 +172,8 @@ func (c *Collector) freeImages(ctx context.Context, bytes int64, now time.Time) 
 	return freed, nil
 }
 
-// DeleteUnusedImages removes every image no container uses (except the
-// pause image, pinned images and images younger than MinImageAge),
+// DeleteUnusedImages removes every image no container uses (except
+// KeepImages, pinned images and images younger than MinImageAge),
 // whatever the disk usage: what eviction does under disk pressure before
 // evicting pods.
 func (c *Collector) DeleteUnusedImages(ctx context.Context) error {

@@ -94,9 +94,18 @@ func TestImageGC(t *testing.T) {
 	for _, ref := range []string{a, b, c} {
 		importImage(t, n, ref)
 	}
+	// inUse runs all along, from an image of its own.
+	const inUse = "skiff.local/gc-in-use:1"
+	n.ImportTarball(t, "in-use.tar", func(w *os.File) error {
+		sleep, err := images.HostFile(images.BusyboxPath, "/bin/sleep")
+		if err != nil {
+			return err
+		}
+		return images.Build(w, inUse, []images.File{sleep}, images.ImageConfig{})
+	})
 	created, running := runtimeapi.ContainerState_CONTAINER_CREATED, runtimeapi.ContainerState_CONTAINER_RUNNING
 	p := runPod(t, n, filepath.Join(n.Dir, "logs"), "web")
-	createContainer(t, n, p, "busybox", 0, images.BusyboxImageRef, false, running, "sleep", "3600")
+	createContainer(t, n, p, "in-use", 0, inUse, false, running, "/bin/sleep", "3600")
 
 	clk := &clock{now: time.Now()}
 	var d disk
@@ -130,15 +139,15 @@ func TestImageGC(t *testing.T) {
 		t.Fatalf("CollectNow at 84%%: %v", err)
 	}
 	remove(ub)
-	all := []string{images.BusyboxImageRef, a, b, c, young, images.PauseImageRef}
+	all := []string{images.BusyboxImageRef, a, b, c, inUse, young, images.PauseImageRef}
 	slices.Sort(all)
 	if got := imageTags(t, n); !slices.Equal(got, all) {
 		t.Fatalf("below the high threshold images = %v, want all of %v", got, all)
 	}
 
 	// At 90 % of 100 bytes, 10 bytes must go: one image per collection,
-	// least recently used first; in-use images, the pause image and
-	// young images never. young is removed once two minutes old.
+	// least recently used first; the in-use image, skiff's pause and
+	// busybox images (unused) and young images never. young is removed once two minutes old.
 	for _, want := range []struct {
 		gone  string
 		after time.Duration
