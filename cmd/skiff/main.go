@@ -14,6 +14,7 @@ import (
 )
 
 func main() {
+	routeKlog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := &cobra.Command{
