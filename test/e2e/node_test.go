@@ -32,7 +32,12 @@ func startNodeCluster(t *testing.T, extra ...string) *cluster {
 	bridge := fmt.Sprintf("ske2e%05x", time.Now().UnixNano()&0xfffff)
 	t.Cleanup(func() { removeBridge(t, bridge) })
 	c := startServer(t, append([]string{"--cluster-cidr", cidr, "--cni-bridge", bridge}, extra...)...)
-	t.Cleanup(func() { removeNodePods(t, c.dataDir) })
+	t.Cleanup(func() {
+		// The server must be gone first: its containerd holds the
+		// directory, and cleanups run in reverse order.
+		c.stop(t)
+		removeNodePods(t, c.dataDir)
+	})
 	c.waitFor(t, "the node to be Ready", func() (bool, string) {
 		out, _, err := c.kubectl(t, "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{end}`)
 		return err == nil && out == "True", "Ready=" + out
