@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skiffhq/skiff/internal/testutil/crinode"
 )
 
 // steadyPod is a long-running pod the restart tests watch.
@@ -61,12 +63,12 @@ func TestNodeSurvivesRestarts(t *testing.T) {
 	}
 
 	// Kill containerd: the agent restarts it and carries on.
-	pid := containerdPid(t, filepath.Join(c.dataDir, "containerd", "config.toml"))
+	pid := crinode.ContainerdPid(t, filepath.Join(c.dataDir, "containerd", "config.toml"))
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	c.waitFor(t, "a new containerd", func() (bool, string) {
-		p := containerdPid(t, filepath.Join(c.dataDir, "containerd", "config.toml"))
+		p := crinode.ContainerdPid(t, filepath.Join(c.dataDir, "containerd", "config.toml"))
 		return p != 0 && p != pid, fmt.Sprint("pid ", p)
 	})
 	c.waitFor(t, "exec to work through the new containerd", func() (bool, string) {
@@ -156,27 +158,4 @@ func (p *process) kill(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-p.exited
-}
-
-// containerdPid finds the running containerd using config, 0 if none.
-func containerdPid(t *testing.T, config string) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "\x00--config\x00" + config + "\x00"
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err == nil && strings.Contains(string(cmdline), want) {
-			if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(stat), ") Z") {
-				return pid
-			}
-		}
-	}
-	return 0
 }

@@ -2,7 +2,6 @@ package cri_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -104,36 +103,9 @@ func readCRILog(t *testing.T, path string) []string {
 	return msgs
 }
 
-// containerdPid finds the running containerd using config.
-func containerdPid(t *testing.T, config string) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "\x00--config\x00" + config + "\x00"
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err == nil && strings.Contains(string(cmdline), want) && processAlive(pid) {
-			return pid
-		}
-	}
-	return 0
-}
+func containerdPid(t *testing.T, config string) int { return crinode.ContainerdPid(t, config) }
 
-// processAlive reports whether pid exists and is not a zombie.
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
-}
+func processAlive(pid int) bool { return crinode.ProcessAlive(pid) }
 
 // node wraps crinode.Node with the short names these tests use.
 type node struct {

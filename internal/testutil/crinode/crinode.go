@@ -279,3 +279,34 @@ func RemoveLeftovers(t testing.TB, dir string) {
 	defer client.Close()
 	RemoveAllSandboxes(t, client)
 }
+
+// ContainerdPid finds the running containerd using config, 0 if none.
+func ContainerdPid(t testing.TB, config string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\x00--config\x00" + config + "\x00"
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && strings.Contains(string(cmdline), want) && ProcessAlive(pid) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// ProcessAlive reports whether pid exists and is not a zombie.
+func ProcessAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
+}
