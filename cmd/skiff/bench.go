@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/skiffhq/skiff/internal/bench/podstartup"
@@ -34,12 +35,9 @@ func benchSchedulerCommand() *cobra.Command {
 		Short: "Create fake nodes and pods, measure scheduling throughput and latency, check placements, clean up",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if kubeconfig == "" {
-				return errors.New("--kubeconfig is required")
-			}
-			cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			cfg, err := benchConfig(kubeconfig)
 			if err != nil {
-				return fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+				return err
 			}
 			out := cmd.OutOrStdout()
 			o.Log = out
@@ -72,12 +70,9 @@ func benchPodStartupCommand() *cobra.Command {
 		Short: "Create pods in batches, measure create-to-Ready latency (p50/p99), clean up",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if kubeconfig == "" {
-				return errors.New("--kubeconfig is required")
-			}
-			cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			cfg, err := benchConfig(kubeconfig)
 			if err != nil {
-				return fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+				return err
 			}
 			out := cmd.OutOrStdout()
 			o.Log = out
@@ -98,4 +93,16 @@ func benchPodStartupCommand() *cobra.Command {
 	f.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace for the pods (created if missing)")
 	f.StringVar(&o.Image, "image", o.Image, "image of the pods; must already be on the nodes")
 	return cmd
+}
+
+// benchConfig loads the --kubeconfig every bench command requires.
+func benchConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		return nil, errors.New("--kubeconfig is required")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+	}
+	return cfg, nil
 }
