@@ -118,29 +118,67 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 			jobs = append(jobs, j)
 		}
 	}
-	c.syncActive(ctx, cj, jobs)
+	syncErr := c.syncActive(ctx, cj, jobs)
 	var result controller.Result
-	var syncErr error
-	if cj.DeletionTimestamp == nil {
+	if cj.DeletionTimestamp == nil && syncErr == nil {
 		c.cleanupHistory(ctx, cj, jobs)
 		result, syncErr = c.schedule(ctx, cj)
 	}
 	if !equality.Semantic.DeepEqual(cached.Status, cj.Status) {
-		if _, err := c.client.BatchV1().CronJobs(ns).UpdateStatus(ctx, cj, metav1.UpdateOptions{}); err != nil {
+		if err := c.writeStatus(ctx, cached, cj); err != nil {
 			return controller.Result{}, fmt.Errorf("update status of %s: %w", key, err)
 		}
 	}
 	return result, syncErr
 }
 
+// writeStatus stores cj's status. A conflict caused only by a change of
+// spec or metadata (the status is still the one this pass started from)
+// is retried once on the live object, so the record of a Job just
+// created is not lost to an unrelated edit; otherwise the conflict is
+// returned and the key retried from fresh state.
+func (c *Controller) writeStatus(ctx context.Context, cached, cj *batchv1.CronJob) error {
+	api := c.client.BatchV1().CronJobs(cj.Namespace)
+	_, err := api.UpdateStatus(ctx, cj, metav1.UpdateOptions{})
+	if !apierrors.IsConflict(err) {
+		return err
+	}
+	live, getErr := api.Get(ctx, cj.Name, metav1.GetOptions{})
+	if getErr != nil || live.UID != cj.UID || !equality.Semantic.DeepEqual(live.Status, cached.Status) {
+		return err
+	}
+	live.Status = cj.Status
+	_, err = api.UpdateStatus(ctx, live, metav1.UpdateOptions{})
+	return err
+}
+
+// ensureCurrent returns nil when the cached cj is the stored CronJob, and
+// an ErrRetry error when the cache is behind. Creating or deleting Jobs on
+// a stale status (one without the last schedule time or an active Job a
+// previous pass recorded) would start a Job for a time already handled.
+func (c *Controller) ensureCurrent(ctx context.Context, cj *batchv1.CronJob) error {
+	live, err := c.client.BatchV1().CronJobs(cj.Namespace).Get(ctx, cj.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("get cronjob %s/%s: %w", cj.Namespace, cj.Name, err)
+	}
+	if live.UID != cj.UID || live.ResourceVersion != cj.ResourceVersion {
+		return fmt.Errorf("%w: cronjob %s/%s cache is behind (resourceVersion %s, stored %s)",
+			controller.ErrRetry, cj.Namespace, cj.Name, cj.ResourceVersion, live.ResourceVersion)
+	}
+	return nil
+}
+
 // syncActive makes status.active the unfinished Jobs the CronJob owns and
-// records when the latest successful one finished.
-func (c *Controller) syncActive(ctx context.Context, cj *batchv1.CronJob, jobs []*batchv1.Job) {
+// records when the latest successful one finished. A recorded Job missing
+// from the cache is looked up live; when that lookup fails the Job is kept
+// and the error returned, so the key is retried rather than left stale.
+func (c *Controller) syncActive(ctx context.Context, cj *batchv1.CronJob, jobs []*batchv1.Job) error {
 	owned := map[types.UID]*batchv1.Job{}
 	for _, j := range jobs {
 		owned[j.UID] = j
 	}
 	var active []corev1.ObjectReference
+	var lookupErr error
 	for _, ref := range cj.Status.Active {
 		j := owned[ref.UID]
 		switch {
@@ -150,7 +188,8 @@ func (c *Controller) syncActive(ctx context.Context, cj *batchv1.CronJob, jobs [
 			if err == nil && got.UID == ref.UID && finishedType(got) == "" {
 				active = append(active, ref)
 			} else if err != nil && !apierrors.IsNotFound(err) {
-				active = append(active, ref) // unknown: keep it
+				active = append(active, ref) // unknown: keep it, look again
+				lookupErr = fmt.Errorf("get job %s/%s: %w", ref.Namespace, ref.Name, err)
 			}
 		case finishedType(j) != "":
 			c.recorder.Eventf(cj, corev1.EventTypeNormal, ReasonSawCompletedJob, "Saw completed job: %s, condition: %s", j.Name, finishedType(j))
@@ -170,6 +209,7 @@ func (c *Controller) syncActive(ctx context.Context, cj *batchv1.CronJob, jobs [
 	}
 	slices.SortFunc(active, func(a, b corev1.ObjectReference) int { return compareStrings(a.Name, b.Name) })
 	cj.Status.Active = active
+	return lookupErr
 }
 
 // cleanupHistory deletes the oldest finished Jobs beyond the successful

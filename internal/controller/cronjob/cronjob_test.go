@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -272,19 +272,23 @@ func TestAllowRunsJobsAndKeepsHistory(t *testing.T) {
 	e.waitEvent(t, "tick", "SuccessfulCreate", jobName("tick", t2))
 	e.restart(t)
 	e.advance(t, "tick", t2.Add(2*time.Minute))
-	// The restarted controller has looked at the CronJob once it reports a
-	// status observed after the advance; t2 must not run again.
-	controllertest.Eventually(t, "reconciled after restart", func() (bool, error) {
+	// Sync point: the t2 Job finishes, and only a controller that has
+	// reconciled the CronJob since (on the clock moved past t2) records
+	// it. Each pass creates any due Job before it writes the status, so
+	// once the status shows the completion, a rerun would have happened.
+	e.complete(t, jobName("tick", t2), batchv1.JobComplete, t2.Add(90*time.Second))
+	controllertest.Eventually(t, "completion of t2 seen after restart", func() (bool, error) {
 		got, err := e.client.BatchV1().CronJobs(e.ns).Get(ctx, "tick", metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
-		lst := got.Status.LastScheduleTime
-		return lst != nil && lst.Time.Equal(t2), fmt.Errorf("status %+v", got.Status)
+		s := got.Status
+		return len(s.Active) == 0 && s.LastScheduleTime != nil && s.LastScheduleTime.Time.Equal(t2) &&
+			s.LastSuccessfulTime != nil && s.LastSuccessfulTime.Time.Equal(t2.Add(90*time.Second)), fmt.Errorf("status %+v", s)
 	})
-	if got := e.jobs(t); len(got) != 2 {
-		t.Errorf("jobs after restart = %v, want 2", keys(got))
-	}
+	// The history limit keeps the newest successful Job only, and nothing
+	// else was started.
+	e.waitJobs(t, jobName("tick", t2))
 }
 
 func TestForbidSkipsWhileRunning(t *testing.T) {
@@ -343,13 +347,6 @@ func TestStartingDeadlineMissed(t *testing.T) {
 }
 
 func TestTimeZone(t *testing.T) {
-	if os.Getenv("SKIFF_RUN_FLAKY") == "" {
-		// Known flake, open: under full `make test` load the Job deleted at
-		// the end sometimes stays in status.active for over a minute (2 of
-		// 5 full runs on 2026-11-22; never when run alone). Fix the cause,
-		// then drop this skip. SKIFF_RUN_FLAKY=1 runs it.
-		t.Skip("known flaky under full-suite load; SKIFF_RUN_FLAKY=1 runs it")
-	}
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
 	if err != nil {
 		t.Skipf("no tzdata: %v", err)
@@ -374,6 +371,48 @@ func TestTimeZone(t *testing.T) {
 	}
 	controllertest.Eventually(t, "active emptied", func() (bool, error) {
 		got, err := e.client.BatchV1().CronJobs(e.ns).Get(ctx, "tz", metav1.GetOptions{})
-		return err == nil && len(got.Status.Active) == 0, err
+		if err != nil {
+			return false, err
+		}
+		return len(got.Status.Active) == 0, fmt.Errorf("active %v, jobs %v", got.Status.Active, keys(e.jobs(t)))
 	})
+}
+
+// TestJobDeletedAtOnceIsNotRecreated deletes the Job the moment it
+// appears, usually before the controller's cache has the status that
+// records it. The controller must not take its stale copy of the CronJob
+// (no lastScheduleTime, nothing active) for the truth and start the same
+// time again; status.active must end up empty.
+func TestJobDeletedAtOnceIsNotRecreated(t *testing.T) {
+	e := start(t)
+	cj := e.create(t, "quick", "*/5 * * * *", nil)
+	t0 := slot(cj.CreationTimestamp.Time, 0)
+	w, err := e.client.BatchV1().Jobs(e.ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	e.advance(t, "quick", t0.Add(time.Second))
+	for ev := range w.ResultChan() {
+		j, ok := ev.Object.(*batchv1.Job)
+		if ev.Type != watch.Added || !ok {
+			continue
+		}
+		if err := e.client.BatchV1().Jobs(e.ns).Delete(ctx, j.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &j.UID}}); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	controllertest.Eventually(t, "time recorded, nothing active", func() (bool, error) {
+		got, err := e.client.BatchV1().CronJobs(e.ns).Get(ctx, "quick", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		s := got.Status
+		return len(s.Active) == 0 && s.LastScheduleTime != nil && s.LastScheduleTime.Time.Equal(t0),
+			fmt.Errorf("status %+v, jobs %v", s, keys(e.jobs(t)))
+	})
+	if got := e.jobs(t); len(got) != 0 {
+		t.Errorf("jobs = %v, want none (the deleted one must not be recreated)", keys(got))
+	}
 }

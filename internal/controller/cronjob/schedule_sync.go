@@ -64,6 +64,10 @@ func (c *Controller) schedule(ctx context.Context, cj *batchv1.CronJob) (control
 		cj.Status.LastScheduleTime = &metav1.Time{Time: scheduled}
 		return requeue, nil
 	}
+	// About to act: only on the CronJob as stored, never a stale copy.
+	if err := c.ensureCurrent(ctx, cj); err != nil {
+		return controller.Result{}, err
+	}
 	switch cj.Spec.ConcurrencyPolicy {
 	case batchv1.ForbidConcurrent:
 		if len(cj.Status.Active) > 0 {
