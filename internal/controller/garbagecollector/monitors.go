@@ -8,9 +8,10 @@ import (
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/skiffhq/skiff/internal/controller"
@@ -82,6 +83,9 @@ func (c *Collector) syncMonitors(ctx context.Context) (bool, error) {
 	}
 	c.mon.mu.Lock()
 	defer c.mon.mu.Unlock()
+	if ctx.Err() != nil {
+		return false, nil // shutting down: start nothing more
+	}
 	changed := false
 	for gvr, gvk := range want {
 		if _, ok := c.mon.byResource[gvr]; ok {
@@ -104,8 +108,22 @@ func (c *Collector) syncMonitors(ctx context.Context) (bool, error) {
 
 // startMonitor runs a metadata informer for gvr. Objects are stripped to
 // what the graph needs before they are cached.
+//
+// Its list and watch requests carry the monitor's context. client-go's
+// stock metadata informer sends them with context.TODO(): stopping it then
+// leaves a list or a watch being opened in flight (for as long as a slow
+// or stopping server takes to answer, without a timeout on this client),
+// and the informer's goroutines with it.
 func (c *Collector) startMonitor(ctx context.Context, gvr schema.GroupVersionResource, gvk schema.GroupVersionKind) *monitor {
-	inf := metadatainformer.NewFilteredMetadataInformer(c.metadata, gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	mctx, stop := context.WithCancel(ctx)
+	api := c.metadata.Resource(gvr).Namespace(metav1.NamespaceAll)
+	lw := &cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) { return api.List(mctx, o) },
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			return api.Watch(mctx, o)
+		},
+	}
+	inf := cache.NewSharedIndexInformer(lw, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
 	_ = inf.SetTransform(stripMetadata)
 	apiVersion, kindName := gvk.GroupVersion().String(), gvk.Kind
 	idOf := func(m metav1.Object) objectID {
@@ -130,7 +148,6 @@ func (c *Collector) startMonitor(ctx context.Context, gvr schema.GroupVersionRes
 			}
 		},
 	})
-	mctx, stop := context.WithCancel(ctx)
 	m := &monitor{gvk: gvk, informer: inf, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(m.done)
