@@ -33,7 +33,11 @@ func benchSchedulerCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scheduler",
 		Short: "Create fake nodes and pods, measure scheduling throughput and latency, check placements, clean up",
-		Args:  cobra.NoArgs,
+		Long: "Create fake nodes and pods, measure scheduling throughput and latency, check placements, clean up.\n\n" +
+			"The fake nodes run no agent and renew no lease: run the server with\n" +
+			"--controllers=*,-nodelifecycle,-taint-eviction-controller, or after 40 s node lifecycle marks them\n" +
+			"unreachable and taints them NoSchedule, and the rest of the pods cannot be placed.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := benchConfig(kubeconfig)
 			if err != nil {
