@@ -2,12 +2,9 @@ package replicaset
 
 import (
 	"context"
-	"fmt"
-	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -31,77 +28,22 @@ func (c *Controller) manageReplicas(ctx context.Context, key string, rs *appsv1.
 
 // createPods creates n pods of rs in slow-start batches.
 func (c *Controller) createPods(ctx context.Context, key string, rs *appsv1.ReplicaSet, n int) error {
-	// Expect all n before the first create: an informer event may arrive
-	// before Create returns.
-	c.expectations.ExpectCreations(key, n)
-	called, err := controller.SlowStart(n, func() error {
-		pod := controller.PodFromTemplate(&rs.Spec.Template, rs, kind, rs.Name+"-")
-		created, err := c.client.CoreV1().Pods(rs.Namespace).Create(ctx, pod, metav1.CreateOptions{})
-		if err != nil {
-			// This create will never be observed.
-			c.expectations.CreationObserved(key)
-			if controller.NamespaceGoing(err) || ctx.Err() != nil {
-				return nil // the namespace is going, or we are stopping
-			}
-			c.recorder.Eventf(rs, corev1.EventTypeWarning, ReasonFailedCreate, "Error creating: %v", err)
-			return err
-		}
-		c.recorder.Eventf(rs, corev1.EventTypeNormal, ReasonSuccessfulCreate, "Created pod: %s", created.Name)
-		return nil
-	})
-	// Creates never attempted will not be observed either.
-	for range n - called {
-		c.expectations.CreationObserved(key)
+	pods := make([]*corev1.Pod, n)
+	for i := range pods {
+		pods[i] = controller.PodFromTemplate(&rs.Spec.Template, rs, kind, rs.Name+"-")
 	}
-	if err != nil {
-		return fmt.Errorf("create pods for %s: %w", key, err)
-	}
-	return nil
+	return c.podControl().Create(ctx, key, rs, pods)
 }
 
 // deletePods deletes the n pods of rs that are cheapest to lose.
 func (c *Controller) deletePods(ctx context.Context, key string, rs *appsv1.ReplicaSet, pods []*corev1.Pod, n int) error {
-	victims := pickVictims(pods, c.relatedPods(rs), n, c.now())
-	uids := make([]string, len(victims))
-	for i, p := range victims {
-		uids[i] = string(p.UID)
-	}
-	c.expectations.ExpectDeletions(key, uids)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error // guarded by mu
-	)
-	for _, p := range victims {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			uid := p.UID
-			err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
-				Preconditions: &metav1.Preconditions{UID: &uid},
-			})
-			switch {
-			case err == nil:
-				c.recorder.Eventf(rs, corev1.EventTypeNormal, ReasonSuccessfulDelete, "Deleted pod: %s", p.Name)
-			case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
-				// Already gone (or replaced): its delete event may never come.
-				c.expectations.DeletionObserved(key, string(uid))
-			default:
-				c.expectations.DeletionObserved(key, string(uid))
-				c.recorder.Eventf(rs, corev1.EventTypeWarning, ReasonFailedDelete, "Error deleting: %v", err)
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return fmt.Errorf("delete pods of %s: %w", key, firstErr)
-	}
-	return nil
+	return c.podControl().Delete(ctx, key, rs, pickVictims(pods, c.relatedPods(rs), n, c.now()))
+}
+
+// podControl creates and deletes pods with the controller's expectations
+// and events.
+func (c *Controller) podControl() controller.PodControl {
+	return controller.PodControl{Client: c.client, Recorder: c.recorder, Expectations: c.expectations}
 }
 
 // relatedPods returns the active pods of every ReplicaSet that shares rs's
