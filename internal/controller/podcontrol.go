@@ -53,8 +53,8 @@ func (pc PodControl) Create(ctx context.Context, key string, owner runtime.Objec
 }
 
 // Delete deletes pods concurrently, each guarded by its UID, expecting the
-// deletes under key.
-func (pc PodControl) Delete(ctx context.Context, key string, owner runtime.Object, pods []*corev1.Pod) error {
+// deletes under key; it returns how many deletes succeeded.
+func (pc PodControl) Delete(ctx context.Context, key string, owner runtime.Object, pods []*corev1.Pod) (int, error) {
 	uids := make([]string, len(pods))
 	for i, p := range pods {
 		uids[i] = string(p.UID)
@@ -63,6 +63,7 @@ func (pc PodControl) Delete(ctx context.Context, key string, owner runtime.Objec
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
+		deleted  atomic.Int64
 		firstErr error // guarded by mu
 	)
 	for _, p := range pods {
@@ -74,6 +75,7 @@ func (pc PodControl) Delete(ctx context.Context, key string, owner runtime.Objec
 				Preconditions: &metav1.Preconditions{UID: &uid},
 			})
 			if err == nil {
+				deleted.Add(1)
 				pc.Recorder.Eventf(owner, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 				return
 			}
@@ -93,7 +95,7 @@ func (pc PodControl) Delete(ctx context.Context, key string, owner runtime.Objec
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return fmt.Errorf("delete pods of %s: %w", key, firstErr)
+		return int(deleted.Load()), fmt.Errorf("delete pods of %s: %w", key, firstErr)
 	}
-	return nil
+	return int(deleted.Load()), nil
 }

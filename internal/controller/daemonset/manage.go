@@ -187,7 +187,8 @@ func minPositive(a, b time.Duration) time.Duration {
 func (c *Controller) syncNodes(ctx context.Context, key string, s *state, create []string, del []*corev1.Pod) error {
 	pc := controller.PodControl{Client: c.client, Recorder: c.recorder, Expectations: c.expectations}
 	if len(del) > 0 {
-		return pc.Delete(ctx, key, s.ds, del[:min(len(del), BurstReplicas)])
+		_, err := pc.Delete(ctx, key, s.ds, del[:min(len(del), BurstReplicas)])
+		return err
 	}
 	if len(create) == 0 {
 		return nil

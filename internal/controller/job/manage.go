@@ -10,7 +10,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiffhq/skiff/internal/controller"
@@ -279,45 +278,6 @@ func addCompletionIndexEnv(spec *corev1.PodSpec) {
 
 // deletePods deletes pods of job and returns how many were deleted.
 func (c *Controller) deletePods(ctx context.Context, key string, job *batchv1.Job, pods []*corev1.Pod) (int, error) {
-	uids := make([]string, len(pods))
-	for i, p := range pods {
-		uids[i] = string(p.UID)
-	}
-	c.expectations.ExpectDeletions(key, uids)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		deleted  int   // guarded by mu
-		firstErr error // guarded by mu
-	)
-	for _, p := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			uid := p.UID
-			err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
-				Preconditions: &metav1.Preconditions{UID: &uid},
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				deleted++
-				c.recorder.Eventf(job, corev1.EventTypeNormal, ReasonSuccessfulDelete, "Deleted pod: %s", p.Name)
-			case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
-				c.expectations.DeletionObserved(key, string(uid))
-			default:
-				c.expectations.DeletionObserved(key, string(uid))
-				c.recorder.Eventf(job, corev1.EventTypeWarning, ReasonFailedDelete, "Error deleting: %v", err)
-				if firstErr == nil {
-					firstErr = err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return deleted, fmt.Errorf("delete pods of %s: %w", key, firstErr)
-	}
-	return deleted, nil
+	pc := controller.PodControl{Client: c.client, Recorder: c.recorder, Expectations: c.expectations}
+	return pc.Delete(ctx, key, job, pods)
 }

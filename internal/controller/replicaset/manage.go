@@ -37,7 +37,8 @@ func (c *Controller) createPods(ctx context.Context, key string, rs *appsv1.Repl
 
 // deletePods deletes the n pods of rs that are cheapest to lose.
 func (c *Controller) deletePods(ctx context.Context, key string, rs *appsv1.ReplicaSet, pods []*corev1.Pod, n int) error {
-	return c.podControl().Delete(ctx, key, rs, pickVictims(pods, c.relatedPods(rs), n, c.now()))
+	_, err := c.podControl().Delete(ctx, key, rs, pickVictims(pods, c.relatedPods(rs), n, c.now()))
+	return err
 }
 
 // podControl creates and deletes pods with the controller's expectations
