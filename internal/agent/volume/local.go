@@ -117,9 +117,9 @@ func createHostFile(path string) error {
 	return nil
 }
 
-// mountPointsUnder lists the mount points strictly below dir, deepest
-// first, from /proc/self/mountinfo.
-func mountPointsUnder(dir string) ([]string, error) {
+// MountPointsUnder lists the mount points strictly below dir, deepest
+// first, from /proc/self/mountinfo (test cleanups use it too).
+func MountPointsUnder(dir string) ([]string, error) {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
@@ -155,7 +155,7 @@ func isMountPoint(dir string) (bool, error) {
 
 // unmountUnder unmounts every mount below dir, deepest first.
 func unmountUnder(dir string) error {
-	points, err := mountPointsUnder(dir)
+	points, err := MountPointsUnder(dir)
 	if err != nil {
 		return err
 	}

@@ -183,7 +183,7 @@ func (m *Manager) TearDown(ctx context.Context, uid types.UID) error {
 	}
 	// Never remove through a mount that is still there (a tmpfs would be
 	// emptied, a bind mount would lose host data).
-	if left, err := mountPointsUnder(dir); err != nil {
+	if left, err := MountPointsUnder(dir); err != nil {
 		return err
 	} else if len(left) > 0 {
 		return fmt.Errorf("tear down pod %s: %s is still mounted", uid, left[0])

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/skiffhq/skiff/internal/agent/cri"
 	"github.com/skiffhq/skiff/internal/agent/images"
+	"github.com/skiffhq/skiff/internal/agent/volume"
 )
 
 // Node is a managed containerd started for one test, with a client.
@@ -168,43 +168,15 @@ func RemoveAllSandboxes(t testing.TB, c *cri.Client) {
 // UnmountUnder detaches every mount below dir, deepest first, so the temp
 // dir can be removed even after a failed test.
 func UnmountUnder(t testing.TB, dir string) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	points, err := volume.MountPointsUnder(dir)
 	if err != nil {
 		return
 	}
-	var points []string
-	for _, line := range strings.Split(string(b), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountPath(fields[4])
-		if strings.HasPrefix(mp, dir+"/") {
-			points = append(points, mp)
-		}
-	}
-	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
 	for _, mp := range points {
 		if err := syscall.Unmount(mp, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
 			t.Logf("unmount %s: %v", mp, err)
 		}
 	}
-}
-
-func unescapeMountPath(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // WaitFor polls cond until it holds, failing the test after timeout.
