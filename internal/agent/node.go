@@ -63,7 +63,7 @@ type nodeReporter struct {
 // register creates the Node, or brings an existing one's labels up to
 // date (a restarted agent keeps the node and its spec).
 func (r *nodeReporter) register(ctx context.Context) (*corev1.Node, error) {
-	want := r.desiredNode()
+	want := r.desiredNode(ctx)
 	node, err := r.client.CoreV1().Nodes().Create(ctx, want, metav1.CreateOptions{})
 	if err == nil {
 		r.log.Info("registered node", "node", node.Name)
@@ -101,7 +101,7 @@ func (r *nodeReporter) register(ctx context.Context) (*corev1.Node, error) {
 }
 
 // desiredNode is the Node as the agent registers it.
-func (r *nodeReporter) desiredNode() *corev1.Node {
+func (r *nodeReporter) desiredNode(ctx context.Context) *corev1.Node {
 	labels := map[string]string{
 		labelHostname:             r.o.NodeName,
 		labelOS:                   "linux",
@@ -119,7 +119,7 @@ func (r *nodeReporter) desiredNode() *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{Name: r.o.NodeName, Labels: labels},
 		Spec:       corev1.NodeSpec{Taints: r.o.Taints},
 	}
-	n.Status = r.status(context.Background(), nil)
+	n.Status = r.status(ctx, nil)
 	return n
 }
 
