@@ -28,6 +28,19 @@ type Snapshot struct {
 	// domainsMu guards domains, the TopologyDomains cache.
 	domainsMu sync.Mutex
 	domains   map[string]map[string]int
+
+	// slots numbers the nodes for NodeMatches: a node keeps its slot
+	// while it is in the snapshot; slotNames is the node of each slot
+	// ("" when free) and freeSlots the free ones. labelsGen counts the
+	// changes of the node set or of a node's labels. Changed between
+	// cycles only.
+	slots     map[string]int32
+	slotNames []string
+	freeSlots []int32
+	labelsGen uint64
+	// matchesMu guards matches, the NodeMatches memory.
+	matchesMu sync.Mutex
+	matches   map[string]*nodeMatchEntry
 }
 
 // NewSnapshot builds a snapshot from objects (tests, benchmarks): pods
@@ -65,6 +78,9 @@ func (s *Snapshot) Reset() {
 	s.HavePodsWithScoringAffinity = map[string]*NodeInfo{}
 	s.index = newSnapshotIndex()
 	s.domains = nil
+	s.slots, s.slotNames, s.freeSlots = map[string]int32{}, nil, nil
+	s.labelsGen++
+	s.matches = nil
 }
 
 // ReplaceNode puts ni (nil: nothing) in place of the node named name in
@@ -77,15 +93,18 @@ func (s *Snapshot) ReplaceNode(name string, ni *NodeInfo) {
 	}
 	if old == nil || ni == nil || !labels.Equals(old.Node().Labels, ni.Node().Labels) {
 		s.domains = nil
+		s.labelsGen++
 	}
 	delete(s.HavePodsWithAffinity, name)
 	delete(s.HavePodsWithRequiredAntiAffinity, name)
 	delete(s.HavePodsWithScoringAffinity, name)
 	if ni == nil {
 		delete(s.NodeInfoMap, name)
+		s.freeSlot(name)
 		return
 	}
 	s.NodeInfoMap[name] = ni
+	s.assignSlot(name, ni)
 	s.index.addNode(ni)
 	if len(ni.PodsWithAffinity) > 0 {
 		s.HavePodsWithAffinity[name] = ni

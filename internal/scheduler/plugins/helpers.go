@@ -4,6 +4,9 @@ package plugins
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -153,18 +156,51 @@ func matchName(reqs []nameRequirement, name string) bool {
 type RequiredNodeAffinity struct {
 	selector labels.Selector
 	affinity nodeSelector
+	// key identifies the constraints (equal keys, equal constraints).
+	key string
 }
 
 // NewRequiredNodeAffinity parses the pod's node constraints.
 func NewRequiredNodeAffinity(pod *corev1.Pod) RequiredNodeAffinity {
 	var r RequiredNodeAffinity
+	var key strings.Builder
 	if len(pod.Spec.NodeSelector) > 0 {
 		r.selector = labels.SelectorFromSet(pod.Spec.NodeSelector)
+		for _, k := range slices.Sorted(maps.Keys(pod.Spec.NodeSelector)) {
+			v := pod.Spec.NodeSelector[k]
+			fmt.Fprintf(&key, "%d:%s%d:%s", len(k), k, len(v), v)
+		}
 	}
 	if a := pod.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
-		r.affinity = newNodeSelector(a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution)
+		ns := a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+		r.affinity = newNodeSelector(ns)
+		// NodeSelector has no maps: its encoding is deterministic.
+		b, err := ns.Marshal()
+		if err != nil {
+			return r // no key: never cached
+		}
+		key.WriteString("|")
+		key.Write(b)
 	}
+	r.key = key.String()
 	return r
+}
+
+// matchingNodes returns which nodes of snap r matches, or nil when the
+// snapshot does not keep that for r (see framework.Snapshot.NodeMatches).
+func (r RequiredNodeAffinity) matchingNodes(snap *framework.Snapshot) *framework.NodeMatches {
+	if r.Empty() || r.key == "" || snap == nil {
+		return nil
+	}
+	return snap.NodeMatches(r.key, r.Match)
+}
+
+// matchNode is r.Match(ni.Node()), answered from set when it covers ni.
+func (r RequiredNodeAffinity) matchNode(set *framework.NodeMatches, ni *framework.NodeInfo) bool {
+	if m, ok := set.Matched(ni); ok {
+		return m
+	}
+	return r.Match(ni.Node())
 }
 
 // Empty reports a pod without node constraints.

@@ -32,11 +32,7 @@ func TestIndexesMatchFullScans(t *testing.T) {
 			pods = append(pods, randomAffinityPod(rng, i, nodes[rng.IntN(len(nodes))].Name))
 		}
 		snap := framework.NewSnapshot(pods, nodes)
-		fwk, err := framework.New(framework.Profile{Plugins: []framework.PluginSpec{{Name: DefaultBinderName}}}, NewRegistry(),
-			framework.Env{Snapshot: snap, Parallelism: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		fwk := snapshotFramework(t, snap)
 		mk := func(scan bool) []framework.Plugin {
 			ipa, _ := NewInterPodAffinity(nil, fwk)
 			ipa.(*InterPodAffinity).scanAll = scan
@@ -55,6 +51,18 @@ func TestIndexesMatchFullScans(t *testing.T) {
 			}
 		}
 	}
+}
+
+// snapshotFramework is a framework (a binder only) over snap, the handle
+// plugins under test are built with.
+func snapshotFramework(t *testing.T, snap *framework.Snapshot) *framework.Framework {
+	t.Helper()
+	fwk, err := framework.New(framework.Profile{Plugins: []framework.PluginSpec{{Name: DefaultBinderName}}}, NewRegistry(),
+		framework.Env{Snapshot: snap, Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fwk
 }
 
 // decide renders PreFilter, Filter on every node and the scores.

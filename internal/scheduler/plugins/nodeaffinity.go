@@ -16,17 +16,19 @@ const NodeAffinityName = "NodeAffinity"
 const ErrReasonNodeAffinity = "node(s) didn't match Pod's node affinity/selector"
 
 // NodeAffinity enforces spec.nodeSelector and required node affinity, and
-// scores nodes by the weights of the preferred terms they match.
-type NodeAffinity struct{}
+// scores nodes by the weights of the preferred terms they match. Pods
+// sharing constraints (a workload's replicas) read which nodes match from
+// the snapshot instead of every node's labels.
+type NodeAffinity struct{ h framework.Handle }
 
 // NewNodeAffinity is the plugin's factory; it takes no arguments
 // (addedAffinity is not supported).
-func NewNodeAffinity(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
+func NewNodeAffinity(args json.RawMessage, h framework.Handle) (framework.Plugin, error) {
 	var a struct{}
 	if err := framework.PluginArgs(args, &a); err != nil {
 		return nil, err
 	}
-	return &NodeAffinity{}, nil
+	return &NodeAffinity{h: h}, nil
 }
 
 // Name implements framework.Plugin.
@@ -42,19 +44,31 @@ const (
 	nodeAffinityPreScoreKey  framework.StateKey = "PreScore" + NodeAffinityName
 )
 
-type nodeAffinityState struct{ required RequiredNodeAffinity }
+type nodeAffinityState struct {
+	required RequiredNodeAffinity
+	// matching is which nodes match required (nil: match each node).
+	matching *framework.NodeMatches
+}
 
 func (s *nodeAffinityState) Clone() framework.StateData { return s }
 
 // PreFilter implements framework.PreFilterPlugin; pods without node
 // constraints skip the filter.
-func (*NodeAffinity) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod) (*framework.PreFilterResult, *framework.Status) {
+func (p *NodeAffinity) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod) (*framework.PreFilterResult, *framework.Status) {
 	r := NewRequiredNodeAffinity(pod)
 	if r.Empty() {
 		return nil, framework.NewStatus(framework.Skip)
 	}
-	state.Write(nodeAffinityPreFilterKey, &nodeAffinityState{required: r})
+	state.Write(nodeAffinityPreFilterKey, &nodeAffinityState{required: r, matching: r.matchingNodes(p.snapshot())})
 	return nil, nil
+}
+
+// snapshot is the cycle's snapshot; nil without a handle (tests).
+func (p *NodeAffinity) snapshot() *framework.Snapshot {
+	if p.h == nil {
+		return nil
+	}
+	return p.h.Snapshot()
 }
 
 // PreFilterExtensions implements framework.PreFilterPlugin.
@@ -67,7 +81,7 @@ func (*NodeAffinity) Filter(_ context.Context, state *framework.CycleState, pod 
 		// Called without PreFilter (preemption of a nominated pod): parse now.
 		s = &nodeAffinityState{required: NewRequiredNodeAffinity(pod)}
 	}
-	if !s.required.Match(ni.Node()) {
+	if !s.required.matchNode(s.matching, ni) {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNodeAffinity)
 	}
 	return nil

@@ -359,7 +359,17 @@ func (p *PodTopologySpread) countIndexed(pod *corev1.Pod, s *spreadFilterState) 
 	}
 	snap := p.h.Snapshot()
 	honorAffinity := !s.affinity.Empty() && c.NodeAffinityPolicy == corev1.NodeInclusionPolicyHonor
+	var matching *framework.NodeMatches
 	if honorAffinity {
+		matching = s.affinity.matchingNodes(snap)
+	}
+	switch {
+	case !honorAffinity:
+		s.domains[0] = len(snap.TopologyDomains(c.TopologyKey))
+	case matching != nil:
+		// Pods sharing the node constraints share the eligible domains.
+		s.domains[0] = matching.Domains(c.TopologyKey, snap.List())
+	default:
 		domains := map[string]struct{}{}
 		for _, ni := range snap.List() {
 			node := ni.Node()
@@ -368,13 +378,11 @@ func (p *PodTopologySpread) countIndexed(pod *corev1.Pod, s *spreadFilterState) 
 			}
 		}
 		s.domains[0] = len(domains)
-	} else {
-		s.domains[0] = len(snap.TopologyDomains(c.TopologyKey))
 	}
 	for nodeName, lc := range snap.PodsWithLabel(pod.Namespace, pairs[0][0], pairs[0][1]) {
 		ni := snap.NodeInfoMap[nodeName]
 		v, ok := ni.Node().Labels[c.TopologyKey]
-		if !ok || (honorAffinity && !s.affinity.Match(ni.Node())) {
+		if !ok || (honorAffinity && !s.affinity.matchNode(matching, ni)) {
 			continue
 		}
 		n := lc.Live
