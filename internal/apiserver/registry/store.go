@@ -62,12 +62,11 @@ func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error
 // one (any recent version is fine), falling back to a consistent read when
 // the cache does not have it yet. Admission uses it on hot paths.
 func (s *Store) GetCached(ctx context.Context, ns, name string) (runtime.Object, error) {
-	key := s.Key(ns, name)
-	page, err := s.storage.List(ctx, key, storage.ListOptions{Match: storage.MatchNotOlderThan})
-	if err == nil && len(page.Items) == 1 && page.Items[0].Key == key {
-		return s.decodeKV(page.Items[0].Value, page.Items[0].Revision)
+	kv, _, err := s.readCached(ctx, s.Key(ns, name))
+	if err != nil {
+		return nil, s.storageError(err, name)
 	}
-	return s.Get(ctx, ns, name)
+	return s.decodeKV(kv.Value, kv.Revision)
 }
 
 // CreateOptions tune Create.

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,10 +37,19 @@ const maxUpdateAttempts = 16
 // compare-and-swap. Updates whose result carries no resourceVersion retry on
 // conflicts; ones that carry a stale resourceVersion fail with 409.
 // It reports whether the object was created.
+//
+// The first read comes from the watch cache when it holds the object: it
+// is usually current, and the compare-and-swap catches it when it is not.
+// Whatever a stale read could decide wrongly — an error from tryUpdate or
+// the checks, a conflict, a no-op — is decided again on a consistent read.
 func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFunc, opts UpdateOptions) (runtime.Object, bool, error) {
 	key := s.Key(ns, name)
+	kv, current, err := s.readCached(ctx, key)
 	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
-		kv, err := s.storage.Get(ctx, key)
+		if attempt > 0 {
+			kv, err = s.storage.Get(ctx, key)
+			current = true
+		}
 		if errors.Is(err, storage.ErrNotFound) {
 			return s.createOnUpdate(ctx, ns, name, tryUpdate, opts)
 		}
@@ -52,20 +62,26 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 		}
 		obj, err := tryUpdate(cur.DeepCopyObject())
 		if err != nil {
+			if !current {
+				continue
+			}
 			return nil, false, err
 		}
 		unconditional, err := s.prepareUpdate(ctx, obj, cur, ns, name, opts)
 		if err != nil {
+			if !current {
+				continue
+			}
 			return nil, false, err
 		}
 		if s.readyToRemove(obj) {
 			out, err := s.removeFinalized(ctx, key, obj, kv.Revision, opts.DryRun)
-			if errors.Is(err, storage.ErrConflict) && unconditional {
+			if errors.Is(err, storage.ErrConflict) && (unconditional || !current) {
 				continue
 			}
 			return out, false, err
 		}
-		if objectsEqual(obj, cur) || opts.DryRun {
+		if opts.DryRun {
 			setRV(obj, kv.Revision)
 			return obj, false, nil
 		}
@@ -73,8 +89,16 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 		if err != nil {
 			return nil, false, err
 		}
+		if bytes.Equal(data, kv.Value) {
+			// Nothing changes (the stored bytes are this codec's encoding).
+			if !current {
+				continue
+			}
+			setRV(obj, kv.Revision)
+			return obj, false, nil
+		}
 		rev, err := s.storage.Update(ctx, key, data, kv.Revision)
-		if errors.Is(err, storage.ErrConflict) && unconditional {
+		if errors.Is(err, storage.ErrConflict) && (unconditional || !current) {
 			continue
 		}
 		if err != nil {
@@ -85,6 +109,26 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 	}
 	return nil, false, apierrors.NewConflict(s.Resource.GroupResource(), name,
 		errors.New("too many concurrent writers; please try again"))
+}
+
+// cachedGetter is a storage with a watch cache that answers a read of one
+// key from memory (possibly behind the backend); ok is false when it
+// cannot.
+type cachedGetter interface {
+	GetCached(key string) (kv storage.KeyValue, ok bool)
+}
+
+// readCached reads key from the watch cache when the storage has one
+// holding it (current is false then), else consistently. Stores without a
+// watch cache make the consistent read.
+func (s *Store) readCached(ctx context.Context, key string) (kv storage.KeyValue, current bool, err error) {
+	if c, ok := s.storage.(cachedGetter); ok {
+		if kv, ok := c.GetCached(key); ok {
+			return kv, false, nil
+		}
+	}
+	kv, err = s.storage.Get(ctx, key)
+	return kv, true, err
 }
 
 func (s *Store) createOnUpdate(ctx context.Context, ns, name string, tryUpdate UpdateFunc, opts UpdateOptions) (runtime.Object, bool, error) {

@@ -146,6 +146,24 @@ func (c *Cacher) Get(ctx context.Context, key string) (storage.KeyValue, error) 
 	return c.backend.Get(ctx, key)
 }
 
+// GetCached returns key's value as the cache holds it — possibly behind
+// the backend — without a round trip; ok is false when the cache is not
+// ready, does not cover key or does not hold it.
+func (c *Cacher) GetCached(key string) (kv storage.KeyValue, ok bool) {
+	select {
+	case <-c.ready:
+	default:
+		return storage.KeyValue{}, false
+	}
+	if !c.covers(key) || strings.HasSuffix(key, "/") {
+		return storage.KeyValue{}, false
+	}
+	c.mu.RLock()
+	kv, ok = c.items[key]
+	c.mu.RUnlock()
+	return kv, ok
+}
+
 // Update delegates to the backend.
 func (c *Cacher) Update(ctx context.Context, key string, value []byte, expectedRevision int64) (int64, error) {
 	return c.backend.Update(ctx, key, value, expectedRevision)

@@ -268,3 +268,29 @@ func nextEvent(t testing.TB, ch <-chan storage.Event) storage.Event {
 		}
 	}
 }
+
+func TestCacherGetCached(t *testing.T) {
+	backend := newCountingBackend(t)
+	const key = "/registry/core/pods/default/a"
+	if _, ok := New(backend, "/registry/core/pods/").GetCached(key); ok {
+		t.Fatal("GetCached answered before the cache was ready")
+	}
+	c := startCacher(t, backend, "/registry/core/pods/")
+	rev, err := c.Create(t.Context(), key, []byte("v"))
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	deadline := time.Now().Add(waitTimeout)
+	kv, ok := c.GetCached(key)
+	for ; !ok && time.Now().Before(deadline); kv, ok = c.GetCached(key) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !ok || string(kv.Value) != "v" || kv.Revision != rev {
+		t.Fatalf("GetCached = %q@%d, %v; want \"v\"@%d", kv.Value, kv.Revision, ok, rev)
+	}
+	for _, other := range []string{"/registry/core/pods/default/b", "/registry/core/nodes/n1", "/registry/core/pods/"} {
+		if _, ok := c.GetCached(other); ok {
+			t.Errorf("GetCached(%s) answered, want not held", other)
+		}
+	}
+}
