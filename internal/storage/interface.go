@@ -22,6 +22,10 @@ var (
 	ErrInvalidContinue = errors.New("storage: invalid continue token")
 	// ErrTooLargeRevision means the requested revision is newer than the store's.
 	ErrTooLargeRevision = errors.New("storage: revision is in the future")
+	// ErrWatchDropped ends a watch the store stopped serving (its consumer
+	// fell behind) although nothing was lost: the consumer resumes with a
+	// new watch from the last revision it saw.
+	ErrWatchDropped = errors.New("storage: watch dropped, resume from the last revision")
 )
 
 // KeyValue is one stored value with its modification revision.

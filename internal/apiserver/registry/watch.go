@@ -147,6 +147,12 @@ func (s *Store) convertEvent(ev storage.Event, opts WatchOptions) (watch.Event, 
 		}
 		return watch.Event{Type: watch.Bookmark, Object: s.bookmark(ev.Revision)}, true
 	case storage.Error:
+		if errors.Is(ev.Err, storage.ErrWatchDropped) {
+			// End the stream without an error: clients (client-go's
+			// reflector) watch again from the last resourceVersion they
+			// saw, as after a timeout, instead of relisting after a 410.
+			return watch.Event{}, false
+		}
 		if errors.Is(ev.Err, storage.ErrCompacted) {
 			return watch.Event{Type: watch.Error, Object: tooOld(opts.startRevHint())}, true
 		}
@@ -158,7 +164,9 @@ func (s *Store) convertEvent(ev storage.Event, opts WatchOptions) (watch.Event, 
 	}
 	cur, _ := s.Matches(obj, opts.ListOptions)
 	prev := cur
-	if ev.PrevValue != nil && ev.Type == storage.Modified {
+	// Without selectors every object matches: the previous value need not
+	// be decoded.
+	if ev.PrevValue != nil && ev.Type == storage.Modified && opts.selects() {
 		if p, err := s.decodeKV(ev.PrevValue, ev.Revision); err == nil {
 			prev, _ = s.Matches(p, opts.ListOptions)
 		}
@@ -176,6 +184,11 @@ func (s *Store) convertEvent(ev storage.Event, opts WatchOptions) (watch.Event, 
 		return watch.Event{Type: watch.Deleted, Object: obj}, true
 	}
 	return watch.Event{}, false
+}
+
+// selects reports whether the watch has a label or field selector.
+func (o WatchOptions) selects() bool {
+	return (o.Labels != nil && !o.Labels.Empty()) || (o.Fields != nil && !o.Fields.Empty())
 }
 
 func (o WatchOptions) startRevHint() int64 {

@@ -14,9 +14,10 @@ import (
 )
 
 // ErrWatcherTooSlow ends a watch whose consumer fell so far behind that its
-// buffer filled. It wraps storage.ErrCompacted: the consumer must resume from
-// its last revision (or relist), as after a compaction.
-var ErrWatcherTooSlow = fmt.Errorf("cacher: watcher fell behind: %w", storage.ErrCompacted)
+// buffer filled. It wraps storage.ErrWatchDropped: the consumer resumes
+// from its last revision, which the ring (or the backend) still serves; a
+// relist would cost far more than the replay.
+var ErrWatcherTooSlow = fmt.Errorf("cacher: watcher fell behind: %w", storage.ErrWatchDropped)
 
 // errRelisted ends watches that may have missed events because the cache
 // had to list the backend again.

@@ -175,7 +175,8 @@ func TestCacherSlowWatcherIsDropped(t *testing.T) {
 		t.Fatalf("slow watcher got %d events, want a few then Error", len(got))
 	}
 	last := got[len(got)-1]
-	if last.Type != storage.Error || !errors.Is(last.Err, ErrWatcherTooSlow) || !errors.Is(last.Err, storage.ErrCompacted) {
+	if last.Type != storage.Error || !errors.Is(last.Err, ErrWatcherTooSlow) || !errors.Is(last.Err, storage.ErrWatchDropped) ||
+		errors.Is(last.Err, storage.ErrCompacted) {
 		t.Fatalf("slow watcher's last event = %v %v, want Error %v", last.Type, last.Err, ErrWatcherTooSlow)
 	}
 }

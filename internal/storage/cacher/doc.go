@@ -22,7 +22,8 @@
 //     memory, an older one goes to the backend (which may answer compacted).
 //   - dispatch: the follow loop hands each event to every matching watcher
 //     without blocking; a watcher whose buffer is full is terminated with
-//     ErrWatcherTooSlow so it never holds up the cache or writers.
+//     ErrWatcherTooSlow so it never holds up the cache or writers (its
+//     consumer resumes from its last revision).
 //   - relist: after the backend compacted past the cache (or at start) the
 //     cache lists again; existing watchers then end with an error wrapping
 //     storage.ErrCompacted, since they may have missed events.

@@ -106,6 +106,8 @@ func (c *Cacher) queueLocked(w *cacheWatcher, ev *storage.Event) {
 	case w.input <- ev:
 		w.lastRev = ev.Revision
 	default:
+		c.opts.log.Info("watch cache dropped a watcher that fell behind; it resumes from its last revision",
+			"prefix", c.prefix, "revision", w.lastRev, "buffer", cap(w.input))
 		c.terminateLocked(w, ErrWatcherTooSlow)
 	}
 }
