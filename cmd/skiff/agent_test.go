@@ -91,6 +91,8 @@ func TestAgentFlagErrors(t *testing.T) {
 		{name: "bad eviction percentage", args: []string{"--server", server, "--eviction-hard", "nodefs.available<150%"}, wantErr: "percentage"},
 		{name: "bad runtime endpoint", args: []string{"--server", server, "--container-runtime-endpoint", "tcp://x"}, wantErr: "unix://"},
 		{name: "bad port", args: []string{"--server", server, "--port", "70000"}, wantErr: "--port"},
+		{name: "zero api qps", args: []string{"--server", server, "--kube-api-qps", "0"}, wantErr: "--kube-api-qps"},
+		{name: "negative api burst", args: []string{"--server", server, "--kube-api-burst", "-1"}, wantErr: "--kube-api-burst"},
 		{name: "short certificate", args: []string{"--server", server, "--certificate-expiration-seconds", "60"}, wantErr: "at least 600"},
 	}
 	for _, tc := range tests {
@@ -131,5 +133,8 @@ func TestNodeFlagsParse(t *testing.T) {
 	}
 	if o.RuntimeEndpoint != "unix:///run/containerd/containerd.sock" || o.Port != 10250 {
 		t.Errorf("endpoint %q port %d", o.RuntimeEndpoint, o.Port)
+	}
+	if o.KubeAPIQPS != 50 || o.KubeAPIBurst != 100 {
+		t.Errorf("API client limits %v/%d, want the kubelet's 50/100", o.KubeAPIQPS, o.KubeAPIBurst)
 	}
 }

@@ -28,6 +28,8 @@ type nodeFlags struct {
 	clusterDomain                string
 	cniBridge                    string
 	imageGCHigh, imageGCLow      int
+	apiQPS                       float32
+	apiBurst                     int
 }
 
 func (n *nodeFlags) bind(f *pflag.FlagSet) {
@@ -46,6 +48,8 @@ func (n *nodeFlags) bind(f *pflag.FlagSet) {
 	f.StringVar(&n.clusterDomain, "cluster-domain", n.clusterDomain, "cluster DNS domain")
 	f.StringVar(&n.cniBridge, "cni-bridge", network.DefaultBridge, "Linux bridge the pods attach to (give clusters sharing one machine different ones)")
 	f.IntVar(&n.imageGCHigh, "image-gc-high-threshold", gc.DefaultHighThresholdPercent, "image filesystem usage percent at which unused images are removed (100: never)")
+	f.Float32Var(&n.apiQPS, "kube-api-qps", 50, "requests per second the agent may send to the API server")
+	f.IntVar(&n.apiBurst, "kube-api-burst", 100, "requests the agent may send to the API server in a burst")
 	f.IntVar(&n.imageGCLow, "image-gc-low-threshold", gc.DefaultLowThresholdPercent, "image filesystem usage percent image garbage collection frees down to; less than --image-gc-high-threshold")
 }
 
@@ -75,6 +79,10 @@ func (n *nodeFlags) options() (agent.Options, error) {
 		return o, fmt.Errorf("--image-gc-high-threshold %d, --image-gc-low-threshold %d: want 0 ≤ low < high ≤ 100", n.imageGCHigh, n.imageGCLow)
 	}
 	o.ImageGCHighThreshold, o.ImageGCLowThreshold = n.imageGCHigh, n.imageGCLow
+	if n.apiQPS <= 0 || n.apiBurst <= 0 {
+		return o, fmt.Errorf("--kube-api-qps %v, --kube-api-burst %d: want positive values", n.apiQPS, n.apiBurst)
+	}
+	o.KubeAPIQPS, o.KubeAPIBurst = n.apiQPS, n.apiBurst
 	if n.port < 0 || n.port > 65535 {
 		return o, fmt.Errorf("--port %d: want 0-65535", n.port)
 	}

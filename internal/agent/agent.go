@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"net"
 
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/skiffhq/skiff/internal/agent/gc"
+	"github.com/skiffhq/skiff/internal/agent/objcache"
 	"github.com/skiffhq/skiff/internal/agent/pods"
 	agentserver "github.com/skiffhq/skiff/internal/agent/server"
 	"github.com/skiffhq/skiff/internal/agent/volume"
@@ -72,7 +74,19 @@ type Options struct {
 	// filesystem usage percents at which unused images are removed and
 	// down to which; both zero means 85 and 80.
 	ImageGCHighThreshold, ImageGCLowThreshold int
+	// KubeAPIQPS and KubeAPIBurst limit the agent's API client; zero means
+	// 50 and 100, the kubelet's defaults. client-go's own default (5 QPS)
+	// would space the requests of pods started together 200 ms apart.
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 }
+
+// eventsQPS and eventsBurst limit the agent's event client (the kubelet's
+// --event-qps and --event-burst defaults).
+const (
+	eventsQPS   = 50
+	eventsBurst = 100
+)
 
 // Run runs the agent until ctx ends: it starts the runtime, registers the
 // node, then keeps the lease, the node status and the pod network current.
@@ -141,26 +155,47 @@ func Run(ctx context.Context, o Options) error {
 
 		// 4. The pod network follows the node's podCIDR.
 		pn := &podNetwork{rt: rt, dataDir: o.DataDir, bridge: o.CNIBridge, log: log}
-		run("pod network", func(ctx context.Context) error { return watchNode(ctx, client, o.NodeName, pn, reporter) })
+		var current atomic.Pointer[corev1.Node]
+		current.Store(node)
+		run("pod network", func(ctx context.Context) error {
+			return watchNode(ctx, client, o.NodeName, pn, reporter, &current)
+		})
 
 		// 5. The pods, and the API that serves their logs and streams.
-		recorder, stopEvents := eventRecorder(client, o.NodeName)
+		// Events have their own client and rate limit, as the kubelet's do:
+		// a burst of them never delays pod status or volume reads.
+		eventsConfig := rest.CopyConfig(o.Config)
+		eventsConfig.QPS, eventsConfig.Burst = eventsQPS, eventsBurst
+		eventClient, err := kubernetes.NewForConfig(eventsConfig)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("agent event client: %w", err)
+		}
+		recorder, stopEvents := eventRecorder(eventClient, o.NodeName)
 		allocatable := func() corev1.ResourceList {
 			return allocatable(machine.capacity(maxPods), o.KubeReserved, o.SystemReserved, thresholds)
 		}
+		// ConfigMaps, Secrets and Services the pods read come from watches;
+		// a change wakes the pods whose volumes project it.
+		var podManager *pods.Manager
+		objects := objcache.New(objcache.Options{Client: client, OnChange: func(kind objcache.Kind, ns, name string) {
+			podManager.ObjectChanged(kind, ns, name)
+		}})
 		volumes := volume.NewManager(volume.Options{Root: filepath.Join(o.DataDir, "agent", "pods"), Client: client,
-			NodeName: o.NodeName, NodeAllocatable: allocatable})
-		podManager, err := pods.NewManager(pods.Options{
+			Objects: objects, NodeName: o.NodeName, NodeAllocatable: allocatable})
+		podManager, err = pods.NewManager(pods.Options{
 			NodeName: o.NodeName, NodeIP: o.NodeIP, Client: client, Runtime: rt.client, Volumes: volumes,
 			Recorder: recorder, PodLogDir: filepath.Join(o.DataDir, "agent", "logs"),
-			ClusterDNS: o.ClusterDNS, ClusterDomain: o.ClusterDomain, NodeAllocatable: allocatable,
-			StaticPodDir: filepath.Join(o.DataDir, "agent", "manifests"), Log: log.With("component", "pods"),
+			ClusterDNS: o.ClusterDNS, ClusterDomain: o.ClusterDomain, NodeAllocatable: allocatable, Node: current.Load,
+			StaticPodDir: filepath.Join(o.DataDir, "agent", "manifests"), EnvSource: objects,
+			Log: log.With("component", "pods"),
 		})
 		if err != nil {
 			ln.Close()
 			stopEvents()
 			return err
 		}
+		run("object cache", objects.Run)
 		run("pods", func(ctx context.Context) error {
 			defer stopEvents()
 			return podManager.Run(ctx)
@@ -213,5 +248,16 @@ func (o *Options) complete() error {
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = "cluster.local"
 	}
+	if o.KubeAPIQPS == 0 {
+		o.KubeAPIQPS = 50
+	}
+	if o.KubeAPIBurst == 0 {
+		o.KubeAPIBurst = 100
+	}
+	if o.KubeAPIQPS < 0 || o.KubeAPIBurst < 0 {
+		return fmt.Errorf("agent: API client QPS %v and burst %d must not be negative", o.KubeAPIQPS, o.KubeAPIBurst)
+	}
+	o.Config = rest.CopyConfig(o.Config)
+	o.Config.QPS, o.Config.Burst = o.KubeAPIQPS, o.KubeAPIBurst
 	return nil
 }

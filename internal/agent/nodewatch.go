@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,8 +16,9 @@ import (
 
 // watchNode follows this node's object: a new podCIDR configures the pod
 // network, after which the status is written at once (the node turns
-// Ready without waiting for the next check).
-func watchNode(ctx context.Context, client kubernetes.Interface, name string, pn *podNetwork, reporter *nodeReporter) error {
+// Ready without waiting for the next check). Every version seen is stored
+// in current, for the parts that read the node (pod admission).
+func watchNode(ctx context.Context, client kubernetes.Interface, name string, pn *podNetwork, reporter *nodeReporter, current *atomic.Pointer[corev1.Node]) error {
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
 	lw := &cache.ListWatch{
 		ListFunc: func(opts metav1.ListOptions) (runtime.Object, error) {
@@ -31,6 +33,7 @@ func watchNode(ctx context.Context, client kubernetes.Interface, name string, pn
 	changed := make(chan *corev1.Node, 1)
 	notify := func(obj any) {
 		if n, ok := obj.(*corev1.Node); ok {
+			current.Store(n)
 			select {
 			case <-changed:
 			default:

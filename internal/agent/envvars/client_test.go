@@ -2,20 +2,24 @@ package envvars_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/skiffhq/skiff/internal/agent/envvars"
+	"github.com/skiffhq/skiff/internal/agent/objcache"
 	"github.com/skiffhq/skiff/internal/testutil/testserver"
 )
 
-// TestClientSource resolves against a real API server: objects are read
+// TestSources resolves against a real API server through both sources
+// the agent has, direct reads and the watch cache: objects are read
 // through client-go and absent ones give the kubelet's error texts.
-func TestClientSource(t *testing.T) {
+func TestSources(t *testing.T) {
 	srv := testserver.Start(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -35,7 +39,14 @@ func TestClientSource(t *testing.T) {
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "pg", Port: 5432}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	src := envvars.ClientSource{Client: srv.Client}
+	objects := objcache.New(objcache.Options{Client: srv.Client})
+	go objects.Run(ctx)
+	for _, src := range []envvars.Source{objcache.Direct{Client: srv.Client}, objects} {
+		t.Run(fmt.Sprintf("%T", src), func(t *testing.T) { resolveFromAPI(ctx, t, cs, src) })
+	}
+}
+
+func resolveFromAPI(ctx context.Context, t *testing.T, cs corev1client.CoreV1Interface, src envvars.Source) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "app"}}
 	c := &corev1.Container{
 		EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}}},

@@ -25,15 +25,23 @@ type admission struct {
 // yet; it returns the kubelet's reason and message when it cannot.
 func (m *Manager) admit(ctx context.Context, pod *corev1.Pod, started bool) (reason, message string) {
 	m.admitMu.Lock()
+	done := m.admission.admitted[pod.UID]
+	if !done && (started || pod.Status.Phase != corev1.PodPending || m.isStatic(pod.UID)) {
+		m.admission.admitted[pod.UID] = true
+		done = true
+	}
+	m.admitMu.Unlock()
+	if done {
+		return "", ""
+	}
+	// The node is read outside the lock: pods started together are
+	// admitted one after another, and a request each would space them out.
+	node, err := m.node(ctx)
+	m.admitMu.Lock()
 	defer m.admitMu.Unlock()
 	if m.admission.admitted[pod.UID] {
 		return "", ""
 	}
-	if started || pod.Status.Phase != corev1.PodPending || m.isStatic(pod.UID) {
-		m.admission.admitted[pod.UID] = true
-		return "", ""
-	}
-	node, err := m.o.Client.CoreV1().Nodes().Get(ctx, m.o.NodeName, metav1.GetOptions{})
 	if err != nil {
 		// Without the node object there is nothing to judge by; the
 		// scheduler's decision stands.
@@ -71,6 +79,17 @@ func (m *Manager) admit(ctx context.Context, pod *corev1.Pod, started bool) (rea
 	}
 	m.admission.admitted[pod.UID] = true
 	return "", ""
+}
+
+// node is this node's object: the latest one the agent saw, or one read
+// from the API when it has seen none.
+func (m *Manager) node(ctx context.Context) (*corev1.Node, error) {
+	if m.o.Node != nil {
+		if n := m.o.Node(); n != nil {
+			return n, nil
+		}
+	}
+	return m.o.Client.CoreV1().Nodes().Get(ctx, m.o.NodeName, metav1.GetOptions{})
 }
 
 // forget drops pod uid from the admitted pods.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,4 +269,28 @@ func (e *env) exec(t *testing.T, p *corev1.Pod, container string, cmd ...string)
 func isRunning(p *corev1.Pod, name string) bool {
 	cs := containerStatus(p, name)
 	return cs != nil && cs.State.Running != nil
+}
+
+// statusUpdates is how many pod status updates the API server has served
+// (any outcome), from its metrics.
+func (e *env) statusUpdates(t *testing.T) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	raw, err := e.client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		t.Fatalf("read API server metrics: %v", err)
+	}
+	total := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") || !strings.Contains(line, `resource="pods",subresource="status",verb="UPDATE"`) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		total += int(v)
+	}
+	return total
 }

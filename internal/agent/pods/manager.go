@@ -23,6 +23,7 @@ import (
 
 	"github.com/skiffhq/skiff/internal/agent/cri"
 	"github.com/skiffhq/skiff/internal/agent/envvars"
+	"github.com/skiffhq/skiff/internal/agent/objcache"
 	"github.com/skiffhq/skiff/internal/agent/prober"
 	"github.com/skiffhq/skiff/internal/agent/volume"
 )
@@ -67,6 +68,9 @@ type Options struct {
 	// NodeAllocatable returns the node's allocatable resources (defaults
 	// for resourceFieldRef, admission of new pods); nil means unknown.
 	NodeAllocatable func() corev1.ResourceList
+	// Node returns the latest Node object the agent has seen (read only),
+	// nil when none yet; a nil Node reads it from the API when needed.
+	Node func() *corev1.Node
 	// StaticPodDir holds pod manifests (YAML or JSON) run without the API
 	// server; "" disables static pods.
 	StaticPodDir string
@@ -78,7 +82,8 @@ type Options struct {
 	// started by the caller.
 	Probes *prober.Manager
 	// EnvSource reads ConfigMaps, Secrets and Services for environment
-	// variables; nil reads them from the API with Client.
+	// variables (an objcache.Cache in the agent); nil reads them from the
+	// API with Client, a request per read.
 	EnvSource envvars.Source
 	// Log receives the manager's diagnostics; nil discards them.
 	Log *slog.Logger
@@ -157,7 +162,7 @@ func NewManager(o Options) (*Manager, error) {
 		m.recorder = discardRecorder{}
 	}
 	if m.env == nil {
-		m.env = envvars.ClientSource{Client: o.Client}
+		m.env = objcache.Direct{Client: o.Client}
 	}
 	m.probes = o.Probes
 	if m.probes == nil {
@@ -285,6 +290,41 @@ func (m *Manager) ensureWorker(pod *corev1.Pod) {
 // Kick makes pod uid's worker sync now (for a probe manager's OnChange).
 func (m *Manager) Kick(uid types.UID) { m.kick(uid) }
 
+// ObjectChanged wakes the pods whose volumes project the ConfigMap or
+// Secret namespace/name, so they see its new content without waiting for
+// their next periodic sync.
+func (m *Manager) ObjectChanged(kind objcache.Kind, namespace, name string) {
+	pods, err := m.lister.Pods(namespace).List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, p := range pods {
+		if volumesUse(p, kind, name) {
+			m.kick(p.UID)
+		}
+	}
+}
+
+// volumesUse reports whether a volume of pod projects the ConfigMap or
+// Secret name (of the pod's namespace).
+func volumesUse(pod *corev1.Pod, kind objcache.Kind, name string) bool {
+	for _, v := range pod.Spec.Volumes {
+		switch {
+		case v.ConfigMap != nil && kind == objcache.KindConfigMap && v.ConfigMap.Name == name,
+			v.Secret != nil && kind == objcache.KindSecret && v.Secret.SecretName == name:
+			return true
+		case v.Projected != nil:
+			for _, s := range v.Projected.Sources {
+				if s.ConfigMap != nil && kind == objcache.KindConfigMap && s.ConfigMap.Name == name ||
+					s.Secret != nil && kind == objcache.KindSecret && s.Secret.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // kick wakes the worker of pod uid, if any (probe results, runtime events).
 func (m *Manager) kick(uid types.UID) {
 	m.mu.Lock()
@@ -302,6 +342,7 @@ func (m *Manager) workerDone(w *podWorker) {
 	}
 	m.mu.Unlock()
 	m.forgetAdmitted(w.uid)
+	m.statuses.forget(w.uid)
 }
 
 // hasWorker reports whether pod uid has a worker.

@@ -101,7 +101,7 @@ func (w *podWorker) containerStatus(pod *corev1.Pod, c *corev1.Container, state 
 	}
 	switch {
 	case r.running():
-		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(time.Unix(0, r.status.GetStartedAt()))}
+		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: apiTime(r.status.GetStartedAt())}
 		started := w.m.probes.Started(r.id)
 		cs.Started = &started
 		cs.Ready = started && w.m.probes.Ready(r.id)
@@ -119,6 +119,13 @@ func (w *podWorker) containerStatus(pod *corev1.Pod, c *corev1.Container, state 
 	return cs
 }
 
+// apiTime is a runtime timestamp (Unix nanoseconds) as the API stores it,
+// to the second; with the nanoseconds kept, every status would differ from
+// the one read back and be written again.
+func apiTime(unixNano int64) metav1.Time {
+	return metav1.NewTime(time.Unix(0, unixNano).Truncate(time.Second))
+}
+
 func (w *podWorker) waitingFor(name, defaultReason string) *corev1.ContainerStateWaiting {
 	if wt := w.waiting[name]; wt != nil {
 		return wt.DeepCopy()
@@ -133,8 +140,8 @@ func (w *podWorker) terminated(pod *corev1.Pod, c *corev1.Container, r *record) 
 		ExitCode:    st.GetExitCode(),
 		Reason:      st.GetReason(),
 		Message:     st.GetMessage(),
-		StartedAt:   metav1.NewTime(time.Unix(0, st.GetStartedAt())),
-		FinishedAt:  metav1.NewTime(time.Unix(0, st.GetFinishedAt())),
+		StartedAt:   apiTime(st.GetStartedAt()),
+		FinishedAt:  apiTime(st.GetFinishedAt()),
 		ContainerID: cri.ContainerIDPrefix + r.id,
 	}
 	if st.GetStartedAt() == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,11 @@ type statusManager struct {
 	// writing holds one lock per pod with a write in progress or queued,
 	// so a pod's writes never overlap.
 	writing map[types.UID]*podWriteLock
+	// written is each pod as the last successful write returned it. The
+	// informer's copy lags behind it for a moment; comparing with the
+	// newer of the two keeps a status just written from being written
+	// again (and conflicting) because the informer has not caught up.
+	written map[types.UID]*corev1.Pod
 }
 
 // podWriteLock serialises the writes of one pod; users counts who holds or
@@ -67,7 +73,7 @@ type podWriteLock struct {
 
 func newStatusManager(client kubernetes.Interface, lister corelisters.PodLister, log *slog.Logger) *statusManager {
 	return &statusManager{client: client, lister: lister, log: log, kickCh: make(chan struct{}, 1),
-		pending: map[types.UID]*desiredStatus{}, writing: map[types.UID]*podWriteLock{}}
+		pending: map[types.UID]*desiredStatus{}, writing: map[types.UID]*podWriteLock{}, written: map[types.UID]*corev1.Pod{}}
 }
 
 // lockPod takes pod uid's write lock and returns its release.
@@ -172,10 +178,17 @@ func (s *statusManager) write(ctx context.Context, d *desiredStatus) error {
 	if p, err := s.lister.Pods(d.namespace).Get(d.name); err == nil && p.UID == d.uid {
 		pod = p
 	}
+	s.mu.Lock()
+	last := s.written[d.uid]
+	s.mu.Unlock()
+	if last != nil && (pod == nil || olderThan(pod, last)) {
+		pod = last
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		if pod == nil {
 			p, err := s.client.CoreV1().Pods(d.namespace).Get(ctx, d.name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
+				s.forget(d.uid)
 				return nil
 			}
 			if err != nil {
@@ -192,9 +205,15 @@ func (s *statusManager) write(ctx context.Context, d *desiredStatus) error {
 		}
 		upd := pod.DeepCopy()
 		upd.Status = merged
-		_, err := s.client.CoreV1().Pods(d.namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		out, err := s.client.CoreV1().Pods(d.namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 		switch {
-		case err == nil, apierrors.IsNotFound(err):
+		case err == nil:
+			s.mu.Lock()
+			s.written[d.uid] = out
+			s.mu.Unlock()
+			return nil
+		case apierrors.IsNotFound(err):
+			s.forget(d.uid)
 			return nil
 		case apierrors.IsConflict(err):
 			pod = nil // read it again
@@ -203,6 +222,22 @@ func (s *statusManager) write(ctx context.Context, d *desiredStatus) error {
 		}
 	}
 	return fmt.Errorf("update status of pod %s/%s: conflicts persist", d.namespace, d.name)
+}
+
+// forget drops what the manager remembers of pod uid's writes.
+func (s *statusManager) forget(uid types.UID) {
+	s.mu.Lock()
+	delete(s.written, uid)
+	s.mu.Unlock()
+}
+
+// olderThan reports whether a is an older version of the same pod than b.
+// skiff's resourceVersions are storage revisions, so they order versions;
+// anything else counts as not older.
+func olderThan(a, b *corev1.Pod) bool {
+	ra, errA := strconv.ParseUint(a.ResourceVersion, 10, 64)
+	rb, errB := strconv.ParseUint(b.ResourceVersion, 10, 64)
+	return errA == nil && errB == nil && ra < rb
 }
 
 // mergeStatus puts the agent's view into the pod's current status, keeping

@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // keyedData is the data of a ConfigMap or Secret, with what errors call it.
@@ -19,7 +18,7 @@ type keyedData struct {
 
 // getConfigMap reads a ConfigMap; found is false when it does not exist.
 func (m *Manager) getConfigMap(ctx context.Context, ns, name string) (*keyedData, bool, error) {
-	cm, err := m.o.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	cm, err := m.o.Objects.ConfigMap(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil
 	}
@@ -40,7 +39,7 @@ func (m *Manager) getConfigMap(ctx context.Context, ns, name string) (*keyedData
 
 // getSecret reads a Secret; found is false when it does not exist.
 func (m *Manager) getSecret(ctx context.Context, ns, name string) (*keyedData, bool, error) {
-	s, err := m.o.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	s, err := m.o.Objects.Secret(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil
 	}

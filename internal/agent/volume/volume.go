@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiffhq/skiff/internal/agent/objcache"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,15 +43,25 @@ type Options struct {
 	// Root is the directory holding one directory per pod UID
 	// (DIR/agent/pods).
 	Root string
-	// Client reads ConfigMaps, Secrets, PVCs, PVs and requests
-	// service-account tokens.
+	// Client reads PVCs and PVs and requests service-account tokens.
 	Client kubernetes.Interface
+	// Objects reads the ConfigMaps and Secrets volumes project (an
+	// objcache.Cache in the agent); nil reads them with Client, a request
+	// per read.
+	Objects Objects
 	// NodeName is this node's name.
 	NodeName string
 	// NodeAllocatable returns the node's allocatable resources; the
 	// downward API reports them for a container without limits. Nil
 	// leaves such limits out (an error for the volume item).
 	NodeAllocatable func() corev1.ResourceList
+}
+
+// Objects reads ConfigMaps and Secrets; a missing one is the API's
+// NotFound error. The objects returned are not modified.
+type Objects interface {
+	ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error)
+	Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
 }
 
 // Manager sets up and tears down pod volumes. Safe for concurrent use by
@@ -81,6 +92,9 @@ type claimedPath struct {
 
 // NewManager returns a Manager.
 func NewManager(o Options) *Manager {
+	if o.Objects == nil {
+		o.Objects = objcache.Direct{Client: o.Client}
+	}
 	return &Manager{o: o, tokens: newTokenCache(), pods: map[types.UID]*podVolumes{}}
 }
 

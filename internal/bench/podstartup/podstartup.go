@@ -57,6 +57,8 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (Result, error) {
 	if o.Pods <= 0 || o.Batch <= 0 {
 		return Result{}, fmt.Errorf("--pods and --batch must be positive, got %d and %d", o.Pods, o.Batch)
 	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS = -1 // no client-side throttling: the batch is created at once
 	c, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return Result{}, err

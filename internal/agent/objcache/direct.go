@@ -1,4 +1,4 @@
-package envvars
+package objcache
 
 import (
 	"context"
@@ -8,24 +8,24 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// ClientSource is a Source reading straight from the API server. An agent
-// with informers can implement Source on its listers instead.
-type ClientSource struct {
+// Direct reads the same objects as a Cache straight from the API server,
+// a request per read (for tests and tools without watches).
+type Direct struct {
 	Client kubernetes.Interface
 }
 
-// ConfigMap implements Source.
-func (s ClientSource) ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error) {
+// ConfigMap returns namespace/name.
+func (s Direct) ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error) {
 	return s.Client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
 }
 
-// Secret implements Source.
-func (s ClientSource) Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+// Secret returns namespace/name.
+func (s Direct) Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
 	return s.Client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 }
 
-// Services implements Source.
-func (s ClientSource) Services(ctx context.Context, namespace string) ([]*corev1.Service, error) {
+// Services returns the services of namespace.
+func (s Direct) Services(ctx context.Context, namespace string) ([]*corev1.Service, error) {
 	list, err := s.Client.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
