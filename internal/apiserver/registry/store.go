@@ -26,11 +26,15 @@ type Store struct {
 	codec    Codec
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+
+	// shareDecodes: watchers share decoded events (see decodeEvent).
+	shareDecodes bool
+	decoded      decodedEvents
 }
 
 // NewStore returns the store of r over s.
 func NewStore(r *Resource, s storage.Interface, codec Codec) *Store {
-	return &Store{Resource: r, storage: s, codec: codec, Now: time.Now}
+	return &Store{Resource: r, storage: s, codec: codec, Now: time.Now, shareDecodes: sharesDecodes(r)}
 }
 
 // Key is the storage key of one object.

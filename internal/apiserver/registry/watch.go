@@ -158,7 +158,7 @@ func (s *Store) convertEvent(ev storage.Event, opts WatchOptions) (watch.Event, 
 		}
 		return watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(ev.Err).ErrStatus}, true
 	}
-	obj, err := s.decodeKV(ev.Value, ev.Revision)
+	obj, err := s.decodeEvent(ev.Key, ev.Value, ev.Revision)
 	if err != nil {
 		return watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(err).ErrStatus}, true
 	}

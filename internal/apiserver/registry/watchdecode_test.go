@@ -1,0 +1,62 @@
+package registry
+
+import (
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+)
+
+// countingCodec counts decodes.
+type countingCodec struct {
+	Codec
+	decodes int
+}
+
+func (c *countingCodec) Decode(data []byte, into runtime.Object) error {
+	c.decodes++
+	return c.Codec.Decode(data, into)
+}
+
+// TestDecodeEventShared checks that the watchers of a store decode each
+// event once and still get objects of their own, whose kind each may set.
+func TestDecodeEventShared(t *testing.T) {
+	codec := &countingCodec{Codec: NewProtobufCodec(scheme.Scheme)}
+	r := &Resource{GVR: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Kind: "ConfigMap",
+		Namespaced: true, New: func() runtime.Object { return &corev1.ConfigMap{} }}
+	s := NewStore(r, nil, codec)
+	value, err := codec.Encode(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm", Labels: map[string]string{"a": "b"}},
+		Data: map[string]string{"k": "v"}}, corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*corev1.ConfigMap
+	for range 3 {
+		obj, err := s.decodeEvent("/registry/configmaps/ns/cm", value, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, obj.(*corev1.ConfigMap))
+	}
+	if codec.decodes != 1 {
+		t.Errorf("decoded %d times, want once", codec.decodes)
+	}
+	for i, cm := range got {
+		if cm.Name != "cm" || cm.Data["k"] != "v" || cm.Labels["a"] != "b" || cm.ResourceVersion != "7" || cm.Kind != "" {
+			t.Fatalf("watcher %d got %#v", i, cm)
+		}
+		cm.Kind = fmt.Sprint("Kind", i)
+	}
+	for i, cm := range got {
+		if cm.Kind != fmt.Sprint("Kind", i) {
+			t.Errorf("watcher %d shares its object with another: kind %q", i, cm.Kind)
+		}
+	}
+	if _, err := s.decodeEvent("/registry/configmaps/ns/cm", value, 8); err != nil || codec.decodes != 2 {
+		t.Errorf("another revision: decodes %d, err %v; want a second decode", codec.decodes, err)
+	}
+}
