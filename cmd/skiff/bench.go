@@ -84,9 +84,10 @@ func benchPodStartupCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "pods:    %d (batches of %d)\nelapsed: %v\np50:     %v\np99:     %v\nmax:     %v\n",
+			fmt.Fprintf(out, "pods:    %d (batches of %d)\nelapsed: %v\np50:     %v\np99:     %v\nmax:     %v\nbound:   p50 %v, p99 %v (create to scheduled)\n",
 				len(r.Latencies), o.Batch, r.Elapsed.Round(time.Millisecond), r.P50.Round(time.Millisecond),
-				r.P99.Round(time.Millisecond), r.Latencies[len(r.Latencies)-1].Round(time.Millisecond))
+				r.P99.Round(time.Millisecond), r.Latencies[len(r.Latencies)-1].Round(time.Millisecond),
+				r.BoundP50.Round(time.Millisecond), r.BoundP99.Round(time.Millisecond))
 			return nil
 		},
 	}

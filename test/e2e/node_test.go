@@ -164,6 +164,22 @@ func TestPodsOnTheNode(t *testing.T) {
 			return err == nil && strings.Contains(body, "served by gated"), fmt.Sprint(body, err)
 		})
 	})
+	t.Run("bench pod-startup", func(t *testing.T) {
+		out, err := exec.Command(skiffBin, "bench", "pod-startup", "--kubeconfig", c.kubeconfig,
+			"--pods", "4", "--batch", "2", "--namespace", "e2e-bench").CombinedOutput()
+		if err != nil {
+			t.Fatalf("skiff bench pod-startup: %v\n%s", err, out)
+		}
+		for _, want := range []string{"pods:    4 (batches of 2)", "p99:", "bound:   p50"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("bench output lacks %q:\n%s", want, out)
+			}
+		}
+		// It deletes its pods when done.
+		if left := c.mustKubectl(t, "get", "pods", "-n", "e2e-bench", "-o", "name"); left != "" {
+			t.Errorf("bench pods left behind: %s", left)
+		}
+	})
 	t.Run("preStop before SIGTERM", func(t *testing.T) {
 		c.mustKubectl(t, "delete", "pod", "graceful", "--wait=true")
 		b, err := os.ReadFile(filepath.Join(hostDir, "graceful.log"))

@@ -44,11 +44,14 @@ func DefaultOptions() Options {
 		Timeout: 2 * time.Minute, Log: io.Discard}
 }
 
-// Result holds each pod's create-to-Ready latency, sorted.
+// Result holds each pod's create-to-Ready latency, sorted, and its
+// create-to-bound latency (the scheduler's share), sorted.
 type Result struct {
-	Latencies []time.Duration
-	P50, P99  time.Duration
-	Elapsed   time.Duration
+	Latencies          []time.Duration
+	P50, P99           time.Duration
+	Bound              []time.Duration
+	BoundP50, BoundP99 time.Duration
+	Elapsed            time.Duration
 }
 
 // Run creates the pods batch by batch (the next batch once the previous is
@@ -72,8 +75,8 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (Result, error) {
 		return Result{}, err
 	}
 	defer w.Stop()
-	readyAt := make(chan string, o.Pods)
-	go watchReady(w, readyAt)
+	progress := make(chan podProgress, 2*o.Pods)
+	go watchProgress(w, progress)
 
 	var res Result
 	start := time.Now()
@@ -104,13 +107,17 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (Result, error) {
 		deadline := time.After(o.Timeout)
 		for len(created) > 0 {
 			select {
-			case name := <-readyAt:
-				t0, ok := created[name]
+			case ev := <-progress:
+				t0, ok := created[ev.name]
 				if !ok {
 					continue
 				}
+				if !ev.ready {
+					res.Bound = append(res.Bound, time.Since(t0))
+					continue
+				}
 				res.Latencies = append(res.Latencies, time.Since(t0))
-				delete(created, name)
+				delete(created, ev.name)
 			case <-deadline:
 				return Result{}, fmt.Errorf("%d pods of the batch from %d not Ready after %v", len(created), first, o.Timeout)
 			case <-ctx.Done():
@@ -121,22 +128,36 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (Result, error) {
 	}
 	res.Elapsed = time.Since(start)
 	slices.Sort(res.Latencies)
+	slices.Sort(res.Bound)
 	res.P50, res.P99 = scheduling.Percentile(res.Latencies, 0.5), scheduling.Percentile(res.Latencies, 0.99)
+	res.BoundP50, res.BoundP99 = scheduling.Percentile(res.Bound, 0.5), scheduling.Percentile(res.Bound, 0.99)
 	return res, nil
 }
 
-// watchReady sends the name of each pod the first time it is seen Ready.
-func watchReady(w watch.Interface, out chan<- string) {
-	seen := map[string]bool{}
+// podProgress is a pod seen bound to a node (ready false) or Ready.
+type podProgress struct {
+	name  string
+	ready bool
+}
+
+// watchProgress reports each pod the first time it is seen bound and the
+// first time it is seen Ready (a pod seen Ready first is reported bound
+// just before).
+func watchProgress(w watch.Interface, out chan<- podProgress) {
+	bound, ready := map[string]bool{}, map[string]bool{}
 	for ev := range w.ResultChan() {
 		p, ok := ev.Object.(*corev1.Pod)
-		if !ok || seen[p.Name] {
+		if !ok || ready[p.Name] {
 			continue
+		}
+		if p.Spec.NodeName != "" && !bound[p.Name] {
+			bound[p.Name] = true
+			out <- podProgress{name: p.Name}
 		}
 		for _, c := range p.Status.Conditions {
 			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				seen[p.Name] = true
-				out <- p.Name
+				ready[p.Name] = true
+				out <- podProgress{name: p.Name, ready: true}
 			}
 		}
 	}
