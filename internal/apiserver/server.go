@@ -26,6 +26,7 @@ import (
 
 	"github.com/skiffhq/skiff/internal/apiserver/admission"
 	"github.com/skiffhq/skiff/internal/apiserver/openapi"
+	"github.com/skiffhq/skiff/internal/apiserver/recent"
 	"github.com/skiffhq/skiff/internal/apiserver/registry"
 	"github.com/skiffhq/skiff/internal/auth"
 	"github.com/skiffhq/skiff/internal/storage"
@@ -80,6 +81,9 @@ type Server struct {
 type resourceHandler struct {
 	res   *registry.Resource
 	store *registry.Store
+	// frames shares encoded watch events among this resource's watchers
+	// (see watchFrame).
+	frames *recent.Memo[frameKey, []byte]
 }
 
 // New builds the server. It answers /readyz with 503 until SetReady(true).
@@ -117,7 +121,8 @@ func New(cfg Config) (*Server, error) {
 			}
 			caches[r.StoragePrefix] = st
 		}
-		s.handlers[r.GVR] = &resourceHandler{res: r, store: registry.NewStore(r, st, s.codec)}
+		s.handlers[r.GVR] = &resourceHandler{res: r, store: registry.NewStore(r, st, s.codec),
+			frames: recent.New[frameKey, []byte](sharedFrames)}
 		if gv := r.GVR.GroupVersion(); !seen[gv] {
 			seen[gv] = true
 			s.order = append(s.order, gv)

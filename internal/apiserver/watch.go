@@ -79,7 +79,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, h *resourceH
 			if !ok {
 				return
 			}
-			frame, err := s.encodeWatchEvent(r, h, wf, ev)
+			frame, err := s.watchFrame(r, h, wf, ev)
 			if err != nil {
 				frame, _ = s.encodeWatchEvent(r, h, wf, watch.Event{Type: watch.Error, Object: internalStatus(err)})
 			}
@@ -96,6 +96,42 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, h *resourceH
 func internalStatus(err error) *metav1.Status {
 	return &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
 		Reason: metav1.StatusReasonInternalError, Message: err.Error()}
+}
+
+// sharedFrames is how many encoded watch events a resource keeps for its
+// other watchers.
+const sharedFrames = 1024
+
+// frameKey identifies an encoded watch event: the object's version, the
+// event type and the format. (A Table depends on query parameters too and
+// is never shared.)
+type frameKey struct {
+	namespace, name, resourceVersion string
+	typ                              watch.EventType
+	format                           outputFormat
+}
+
+// watchFrame is encodeWatchEvent, shared by the watchers of a resource
+// that ask for the same format: each pod event goes to the scheduler, the
+// controller manager and every other pod watcher, and the first encoding
+// serves them all. Frames are only read after they are made.
+func (s *Server) watchFrame(r *http.Request, h *resourceHandler, f outputFormat, ev watch.Event) ([]byte, error) {
+	m, ok := ev.Object.(metav1.Object)
+	shared := ok && h.frames != nil && f.As != "Table" && m.GetResourceVersion() != "" &&
+		(ev.Type == watch.Added || ev.Type == watch.Modified || ev.Type == watch.Deleted)
+	if !shared {
+		return s.encodeWatchEvent(r, h, f, ev)
+	}
+	k := frameKey{namespace: m.GetNamespace(), name: m.GetName(), resourceVersion: m.GetResourceVersion(), typ: ev.Type, format: f}
+	if frame, ok := h.frames.Get(k); ok {
+		return frame, nil
+	}
+	frame, err := s.encodeWatchEvent(r, h, f, ev)
+	if err != nil {
+		return nil, err
+	}
+	h.frames.Add(k, frame)
+	return frame, nil
 }
 
 // encodeWatchEvent renders one event as a frame of the watch stream.

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/skiffhq/skiff/internal/server"
@@ -298,5 +300,78 @@ func TestDeleteCollectionBySelector(t *testing.T) {
 	}
 	if len(list.Items) != 1 || list.Items[0].Name != "dc2" {
 		t.Fatalf("left after deletecollection: %v", list.Items)
+	}
+}
+
+// TestWatchersOfOneResourceInEveryFormat watches one resource in JSON,
+// protobuf, as partial metadata and through a selector at once: the server
+// shares decoded and encoded events among watchers, and each must still
+// get its own format and event types.
+func TestWatchersOfOneResourceInEveryFormat(t *testing.T) {
+	s := testserver.Start(t, nil)
+	ctx := ctxFor(t)
+	clientFor := func(contentType string) kubernetes.Interface {
+		cfg := rest.CopyConfig(s.Config)
+		cfg.ContentType, cfg.AcceptContentTypes = contentType, contentType
+		return kubernetes.NewForConfigOrDie(cfg)
+	}
+	type watcher struct {
+		name string
+		w    watch.Interface
+		// want are the event types this watcher sees, in order.
+		want []watch.EventType
+	}
+	all := []watch.EventType{watch.Added, watch.Modified, watch.Deleted}
+	var watchers []watcher
+	for _, ct := range []string{"application/json", "application/vnd.kubernetes.protobuf"} {
+		for _, sel := range []string{"", "team=a"} {
+			w, err := clientFor(ct).CoreV1().ConfigMaps("default").Watch(ctx, metav1.ListOptions{LabelSelector: sel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := all
+			if sel != "" {
+				// Created outside the selection, then moved into it.
+				want = []watch.EventType{watch.Added, watch.Deleted}
+			}
+			watchers = append(watchers, watcher{name: ct + " " + sel, w: w, want: want})
+		}
+	}
+	gvr := corev1.SchemeGroupVersion.WithResource("configmaps")
+	mw, err := metadata.NewForConfigOrDie(s.Config).Resource(gvr).Namespace("default").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchers = append(watchers, watcher{name: "metadata", w: mw, want: all})
+	cms := s.Client.CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "f", Labels: map[string]string{"team": "b"}},
+		Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Labels["team"] = "a"
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(ctx, "f", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, wt := range watchers {
+		for i, typ := range wt.want {
+			ev := nextEvent(t, wt.w)
+			ok := ev.Type == typ
+			switch o := ev.Object.(type) {
+			case *corev1.ConfigMap:
+				ok = ok && wt.name != "metadata" && o.Name == "f" && o.Data["k"] == "v"
+			case *metav1.PartialObjectMetadata:
+				ok = ok && wt.name == "metadata" && o.Name == "f" && o.Labels["team"] != ""
+			default:
+				ok = false
+			}
+			if !ok {
+				t.Errorf("watcher %s event %d: %s %#v, want %s", wt.name, i, ev.Type, ev.Object, typ)
+			}
+		}
+		wt.w.Stop()
 	}
 }

@@ -14,6 +14,7 @@ import (
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
+	"github.com/skiffhq/skiff/internal/apiserver/recent"
 	"github.com/skiffhq/skiff/internal/storage"
 )
 
@@ -27,14 +28,14 @@ type Store struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
-	// shareDecodes: watchers share decoded events (see decodeEvent).
-	shareDecodes bool
-	decoded      decodedEvents
+	// decoded shares decoded events among watchers (nil: no sharing; see
+	// decodeEvent).
+	decoded *recent.Memo[eventKey, runtime.Object]
 }
 
 // NewStore returns the store of r over s.
 func NewStore(r *Resource, s storage.Interface, codec Codec) *Store {
-	return &Store{Resource: r, storage: s, codec: codec, Now: time.Now, shareDecodes: sharesDecodes(r)}
+	return &Store{Resource: r, storage: s, codec: codec, Now: time.Now, decoded: newDecodedEvents(r)}
 }
 
 // Key is the storage key of one object.

@@ -2,9 +2,10 @@ package registry
 
 import (
 	"reflect"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/skiffhq/skiff/internal/apiserver/recent"
 )
 
 // sharedDecodes is how many recently decoded watch events a store keeps
@@ -19,62 +20,40 @@ type eventKey struct {
 	rev int64
 }
 
-// decodedEvents shares decoded watch events among the watchers of one
-// store: every watcher of pods sees every pod event, and decoding it once
-// instead of once per watcher saves most of the watch path's allocations.
-// The decoded objects are never handed out, only shallow copies of them
-// (see shallowCopy), so that a watcher may set the kind of its copy.
-type decodedEvents struct {
-	// mu guards objs and ring; ring holds the keys of objs in insertion
-	// order, next is the slot to reuse.
-	mu   sync.Mutex
-	objs map[eventKey]runtime.Object
-	ring []eventKey
-	next int
-}
-
 // decodeEvent returns the object of a watch event's value: a shallow copy
-// of the one decoded for an earlier watcher, or a fresh decode.
+// of the one decoded for an earlier watcher of this store, or a fresh
+// decode. Every watcher of pods sees every pod event; decoding it once
+// instead of once per watcher saves most of the watch path's allocations.
+// The decoded objects are never handed out, only shallow copies of them,
+// so that a watcher may set the kind of its copy.
 func (s *Store) decodeEvent(key string, value []byte, rev int64) (runtime.Object, error) {
-	if !s.shareDecodes {
+	if s.decoded == nil {
 		return s.decodeKV(value, rev)
 	}
-	d := &s.decoded
 	k := eventKey{key: key, rev: rev}
-	d.mu.Lock()
-	obj, ok := d.objs[k]
-	d.mu.Unlock()
-	if ok {
+	if obj, ok := s.decoded.Get(k); ok {
 		return shallowCopy(obj), nil
 	}
 	obj, err := s.decodeKV(value, rev)
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	if d.objs == nil {
-		d.objs = make(map[eventKey]runtime.Object, sharedDecodes)
-		d.ring = make([]eventKey, sharedDecodes)
-	}
-	if _, dup := d.objs[k]; !dup {
-		delete(d.objs, d.ring[d.next])
-		d.ring[d.next] = k
-		d.next = (d.next + 1) % len(d.ring)
-		d.objs[k] = obj
-	}
-	d.mu.Unlock()
+	s.decoded.Add(k, obj)
 	return shallowCopy(obj), nil
 }
 
-// sharesDecodes reports whether r's watch events may share decoded
-// objects: built-in types served as stored. A conversion may change its
-// input, and unstructured objects keep their kind in a shared map.
-func sharesDecodes(r *Resource) bool {
+// newDecodedEvents returns the memo of decoded events for r's watchers,
+// or nil when they may not share decoded objects. They may for built-in
+// types served as stored: a conversion may change its input, and
+// unstructured objects keep their kind in a shared map.
+func newDecodedEvents(r *Resource) *recent.Memo[eventKey, runtime.Object] {
 	if r.Conversion != nil || r.New == nil {
-		return false
+		return nil
 	}
-	_, unstructured := r.New().(runtime.Unstructured)
-	return !unstructured
+	if _, unstructured := r.New().(runtime.Unstructured); unstructured {
+		return nil
+	}
+	return recent.New[eventKey, runtime.Object](sharedDecodes)
 }
 
 // shallowCopy copies the top-level struct of a typed object: the copy's
