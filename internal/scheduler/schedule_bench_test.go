@@ -13,11 +13,12 @@ import (
 
 // benchPod is the benchmark workload: mixed requests; every tenth pod has
 // hostname anti-affinity within its group of 10, or a zone spread
-// constraint within its group of 20.
+// constraint within its group of 20. Like skiff bench scheduler's pods,
+// all carry a node selector that every node matches.
 func benchPod(i int) *corev1.Pod {
 	cpu := []string{"100m", "250m", "500m", "1"}[i%4]
 	mem := []string{"128Mi", "256Mi", "512Mi", "1Gi"}[(i/4)%4]
-	w := schedtest.MakePod().Name(fmt.Sprint("p", i)).Req("cpu", cpu, "memory", mem)
+	w := schedtest.MakePod().Name(fmt.Sprint("p", i)).Req("cpu", cpu, "memory", mem).NodeSelector(benchNodeLabel, "true")
 	switch i % 20 {
 	case 7:
 		app := fmt.Sprint("anti-", i/200)
@@ -31,10 +32,13 @@ func benchPod(i int) *corev1.Pod {
 	return w.Obj()
 }
 
+// benchNodeLabel is on every benchmark node.
+const benchNodeLabel = "bench"
+
 func benchNode(i int) *corev1.Node {
 	cpu := []string{"8", "16", "32"}[i%3]
 	mem := []string{"32Gi", "64Gi", "128Gi"}[i%3]
-	return schedtest.MakeNode().Name(fmt.Sprint("node-", i)).Zone(fmt.Sprint("zone-", i%10)).
+	return schedtest.MakeNode().Name(fmt.Sprint("node-", i)).Zone(fmt.Sprint("zone-", i%10)).Label(benchNodeLabel, "true").
 		Capacity("cpu", cpu, "memory", mem, "pods", "110").Obj()
 }
 

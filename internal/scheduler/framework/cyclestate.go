@@ -23,7 +23,10 @@ type StateKey string
 // write it in PreFilter and PreScore (sequential) and read it from the
 // parallel Filter and Score calls; it needs no lock.
 type CycleState struct {
-	data map[StateKey]StateData
+	// data holds a dozen entries at most: Filter and Score read it for
+	// every node, and scanning it for the key (the same constant string,
+	// so a pointer compare) costs less than hashing the key for a map.
+	data []stateEntry
 	// SkipFilterPlugins and SkipScorePlugins are the plugins whose
 	// PreFilter/PreScore returned Skip.
 	SkipFilterPlugins sets.Set[string]
@@ -33,28 +36,43 @@ type CycleState struct {
 	filters []FilterPlugin
 }
 
+type stateEntry struct {
+	key StateKey
+	val StateData
+}
+
 // NewCycleState returns an empty state.
 func NewCycleState() *CycleState {
-	return &CycleState{data: map[StateKey]StateData{}}
+	return &CycleState{data: make([]stateEntry, 0, 8)}
 }
 
 // Read returns the data under key.
 func (c *CycleState) Read(key StateKey) (StateData, error) {
-	if v, ok := c.data[key]; ok {
-		return v, nil
+	for i := range c.data {
+		if c.data[i].key == key {
+			return c.data[i].val, nil
+		}
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 }
 
 // Write stores data under key.
-func (c *CycleState) Write(key StateKey, v StateData) { c.data[key] = v }
+func (c *CycleState) Write(key StateKey, v StateData) {
+	for i := range c.data {
+		if c.data[i].key == key {
+			c.data[i].val = v
+			return
+		}
+	}
+	c.data = append(c.data, stateEntry{key: key, val: v})
+}
 
 // Clone deep-copies every plugin's data.
 func (c *CycleState) Clone() *CycleState {
-	n := &CycleState{data: make(map[StateKey]StateData, len(c.data)),
+	n := &CycleState{data: make([]stateEntry, len(c.data)),
 		SkipFilterPlugins: c.SkipFilterPlugins.Clone(), SkipScorePlugins: c.SkipScorePlugins.Clone(), filters: c.filters}
-	for k, v := range c.data {
-		n.data[k] = v.Clone()
+	for i, e := range c.data {
+		n.data[i] = stateEntry{key: e.key, val: e.val.Clone()}
 	}
 	return n
 }

@@ -88,8 +88,13 @@ func (s *Snapshot) Reset() {
 // between cycles.
 func (s *Snapshot) ReplaceNode(name string, ni *NodeInfo) {
 	old := s.NodeInfoMap[name]
-	if old != nil {
+	switch {
+	case old != nil && ni != nil:
+		s.index.replaceNode(old, ni)
+	case old != nil:
 		s.index.removeNode(old)
+	case ni != nil:
+		s.index.addNode(ni)
 	}
 	if old == nil || ni == nil || !labels.Equals(old.Node().Labels, ni.Node().Labels) {
 		s.domains = nil
@@ -105,7 +110,6 @@ func (s *Snapshot) ReplaceNode(name string, ni *NodeInfo) {
 	}
 	s.NodeInfoMap[name] = ni
 	s.assignSlot(name, ni)
-	s.index.addNode(ni)
 	if len(ni.PodsWithAffinity) > 0 {
 		s.HavePodsWithAffinity[name] = ni
 		for _, pi := range ni.PodsWithAffinity {

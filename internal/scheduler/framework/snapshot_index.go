@@ -47,13 +47,84 @@ func (x *snapshotIndex) addNode(ni *NodeInfo) { x.update(ni, 1) }
 // removeNode forgets the pods of ni (a NodeInfo previously added).
 func (x *snapshotIndex) removeNode(ni *NodeInfo) { x.update(ni, -1) }
 
+// replaceNode moves the index from old (previously added) to ni, a newer
+// NodeInfo of the same node. PodInfos are never changed once made, so the
+// pods both hold count as they are; only the ones that came or went are
+// counted again (binding a pod changes one of a node's pods, not all).
+func (x *snapshotIndex) replaceNode(old, ni *NodeInfo) {
+	if old.Node() == nil || ni.Node() == nil || old.Node().Name != ni.Node().Name {
+		x.removeNode(old)
+		x.addNode(ni)
+		return
+	}
+	name := ni.Node().Name
+	gone, came := diffPods(old.Pods, ni.Pods)
+	x.countLabels(name, gone, -1)
+	x.countLabels(name, came, 1)
+	if len(old.PodsWithRequiredAntiAffinity) > 0 {
+		x.removeAntiTerms(old)
+	}
+	x.addAntiTerms(ni)
+}
+
+// diffPods returns the PodInfos only in a and those only in b.
+func diffPods(a, b []*PodInfo) (onlyA, onlyB []*PodInfo) {
+	in := func(pi *PodInfo, list []*PodInfo) bool {
+		for _, p := range list {
+			if p == pi {
+				return true
+			}
+		}
+		return false
+	}
+	if len(a)*len(b) > 4096 {
+		seen := make(map[*PodInfo]bool, len(a)+len(b))
+		for _, p := range a {
+			seen[p] = true
+		}
+		for _, p := range b {
+			if seen[p] {
+				delete(seen, p)
+			} else {
+				onlyB = append(onlyB, p)
+			}
+		}
+		for _, p := range a {
+			if seen[p] {
+				onlyA = append(onlyA, p)
+			}
+		}
+		return onlyA, onlyB
+	}
+	for _, p := range a {
+		if !in(p, b) {
+			onlyA = append(onlyA, p)
+		}
+	}
+	for _, p := range b {
+		if !in(p, a) {
+			onlyB = append(onlyB, p)
+		}
+	}
+	return onlyA, onlyB
+}
+
 func (x *snapshotIndex) update(ni *NodeInfo, delta int32) {
 	node := ni.Node()
 	if node == nil {
 		return
 	}
-	name := node.Name
-	for _, pi := range ni.Pods {
+	x.countLabels(node.Name, ni.Pods, delta)
+	if delta < 0 {
+		x.removeAntiTerms(ni)
+		return
+	}
+	x.addAntiTerms(ni)
+}
+
+// countLabels adds delta to the label counts of pods on node name.
+func (x *snapshotIndex) countLabels(name string, pods []*PodInfo, delta int32) {
+	for _, pi := range pods {
 		live := delta
 		if pi.Pod.DeletionTimestamp != nil {
 			live = 0
@@ -80,16 +151,23 @@ func (x *snapshotIndex) update(ni *NodeInfo, delta int32) {
 			}
 		}
 	}
-	if delta < 0 {
-		for key := range x.antiKeysOf(ni) {
-			delete(x.antiTerms[key], name)
-			if len(x.antiTerms[key]) == 0 {
-				delete(x.antiTerms, key)
-			}
+}
+
+// removeAntiTerms forgets the anti-affinity terms filed for ni's node.
+func (x *snapshotIndex) removeAntiTerms(ni *NodeInfo) {
+	name := ni.Node().Name
+	for key := range x.antiKeysOf(ni) {
+		delete(x.antiTerms[key], name)
+		if len(x.antiTerms[key]) == 0 {
+			delete(x.antiTerms, key)
 		}
-		delete(x.otherAntiTerms, name)
-		return
 	}
+	delete(x.otherAntiTerms, name)
+}
+
+// addAntiTerms files the required anti-affinity terms of ni's pods.
+func (x *snapshotIndex) addAntiTerms(ni *NodeInfo) {
+	name := ni.Node().Name
 	for _, pi := range ni.PodsWithRequiredAntiAffinity {
 		for i := range pi.RequiredAntiAffinityTerms {
 			t := &pi.RequiredAntiAffinityTerms[i]

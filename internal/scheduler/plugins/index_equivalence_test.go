@@ -91,16 +91,7 @@ func decide(ctx context.Context, p framework.Plugin, pod *corev1.Pod, snap *fram
 func randomAffinityPod(rng *rand.Rand, i int, node string) *corev1.Pod {
 	app := func() string { return fmt.Sprint("a", rng.IntN(4)) }
 	keys := []string{corev1.LabelHostname, corev1.LabelTopologyZone}
-	w := st.MakePod().Name(fmt.Sprint("p", i)).Label("app", app()).Node(node)
-	if rng.IntN(3) == 0 {
-		w = w.Namespace("other")
-	}
-	if rng.IntN(4) == 0 {
-		w = w.Label("tier", fmt.Sprint(rng.IntN(2)))
-	}
-	if rng.IntN(8) == 0 {
-		w = w.Terminating()
-	}
+	w := st.RandomPod(rng, fmt.Sprint("p", i), node)
 	if node == "" && rng.IntN(3) == 0 {
 		// A node selector makes the spread count honour node affinity.
 		w = w.NodeSelector(corev1.LabelTopologyZone, fmt.Sprint("z", rng.IntN(3)))

@@ -268,11 +268,14 @@ type spreadFilterState struct {
 	counts      []map[string]int32
 	domains     []int
 	minMatch    []int32
-	affinity    RequiredNodeAffinity
+	// self is 1 where the constraint's selector matches the pod itself
+	// (it then counts in the domain it lands in), else 0.
+	self     []int32
+	affinity RequiredNodeAffinity
 }
 
 func (s *spreadFilterState) Clone() framework.StateData {
-	c := &spreadFilterState{constraints: s.constraints, affinity: s.affinity, domains: s.domains,
+	c := &spreadFilterState{constraints: s.constraints, affinity: s.affinity, domains: s.domains, self: s.self,
 		counts: make([]map[string]int32, len(s.counts)), minMatch: append([]int32(nil), s.minMatch...)}
 	for i, m := range s.counts {
 		c.counts[i] = make(map[string]int32, len(m))
@@ -308,9 +311,12 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 		return nil, framework.NewStatus(framework.Skip)
 	}
 	s := &spreadFilterState{constraints: cs, counts: make([]map[string]int32, len(cs)), domains: make([]int, len(cs)),
-		minMatch: make([]int32, len(cs)), affinity: NewRequiredNodeAffinity(pod)}
+		minMatch: make([]int32, len(cs)), self: make([]int32, len(cs)), affinity: NewRequiredNodeAffinity(pod)}
 	for i := range cs {
 		s.counts[i] = map[string]int32{}
+		if cs[i].Selector.Matches(pod.Labels) {
+			s.self[i] = 1
+		}
 	}
 	if p.scanAll || !p.countIndexed(pod, s) {
 		p.countAll(pod, s)
@@ -444,15 +450,11 @@ func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleStat
 		if !ok {
 			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonTopologySpreadMissing)
 		}
-		self := int32(0)
-		if c.Selector.Matches(pod.Labels) {
-			self = 1
-		}
 		minMatch := s.minMatch[i]
 		if int32(s.domains[i]) < c.MinDomains {
 			minMatch = 0
 		}
-		if s.counts[i][value]+self-minMatch > c.MaxSkew {
+		if s.counts[i][value]+s.self[i]-minMatch > c.MaxSkew {
 			return framework.NewStatus(framework.Unschedulable, ErrReasonTopologySpread)
 		}
 	}

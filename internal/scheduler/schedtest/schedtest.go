@@ -6,6 +6,7 @@ package schedtest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +36,23 @@ func MakePod() *PodWrapper {
 		ObjectMeta: metav1.ObjectMeta{Name: "pod", Namespace: "default"},
 		Spec:       corev1.PodSpec{SchedulerName: corev1.DefaultSchedulerName},
 	}}
+}
+
+// RandomPod starts a pod named name on node ("": unbound) for property
+// tests: labelled app=a0…a3, in namespace "other" one time in three, with
+// a tier label one time in four, terminating one time in eight.
+func RandomPod(rng *rand.Rand, name, node string) *PodWrapper {
+	w := MakePod().Name(name).Node(node).Label("app", fmt.Sprint("a", rng.IntN(4)))
+	if rng.IntN(3) == 0 {
+		w = w.Namespace("other")
+	}
+	if rng.IntN(4) == 0 {
+		w = w.Label("tier", fmt.Sprint(rng.IntN(2)))
+	}
+	if rng.IntN(8) == 0 {
+		w = w.Terminating()
+	}
+	return w
 }
 
 // Obj returns the pod; the UID defaults to namespace/name.
