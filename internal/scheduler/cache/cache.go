@@ -222,9 +222,20 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 			ni.ImageStates = framework.ImageStatesOf(ni.Node(), c.imageNodes)
 		}
 	}
-	clear(c.dirty)
+	if len(c.dirty) > smallDirtySet {
+		// A map keeps the room it once needed, and ranging over it visits
+		// all of that: after a full refresh (every node dirty) the next
+		// cycles, with a node or two dirty, would pay for all nodes.
+		c.dirty = map[string]struct{}{}
+	} else {
+		clear(c.dirty)
+	}
 	c.nodeSetChanged, c.imagesChanged = false, false
 }
+
+// smallDirtySet is how many dirty nodes a refresh may leave the dirty set
+// grown to; a larger one is replaced by an empty map.
+const smallDirtySet = 64
 
 // reorder lists the snapshot's nodes interleaving zones (one node of each
 // zone in turn), so that a cycle which stops after enough feasible nodes

@@ -160,6 +160,9 @@ func (f *NodeResourcesFit) insufficient(req *framework.Resource, ni *framework.N
 	check(string(corev1.ResourceCPU), req.MilliCPU, alloc.MilliCPU, used.MilliCPU)
 	check(string(corev1.ResourceMemory), req.Memory, alloc.Memory, used.Memory)
 	check(string(corev1.ResourceEphemeralStorage), req.EphemeralStorage, alloc.EphemeralStorage, used.EphemeralStorage)
+	if len(req.Scalar) == 0 {
+		return reasons, unresolvable // ranging over even an empty map costs
+	}
 	for name, want := range req.Scalar {
 		if f.isIgnored(string(name)) {
 			continue
