@@ -103,7 +103,7 @@ func readCRILog(t *testing.T, path string) []string {
 	return msgs
 }
 
-func containerdPid(t *testing.T, config string) int { return crinode.ContainerdPid(t, config) }
+func containerdPid(t testing.TB, config string) int { return crinode.ContainerdPid(t, config) }
 
 func processAlive(pid int) bool { return crinode.ProcessAlive(pid) }
 
@@ -117,20 +117,35 @@ type node struct {
 
 func requireRuntime(t *testing.T) { crinode.RequireRuntime(t) }
 
-func startNode(t *testing.T) *node {
+func startNode(t testing.TB) *node {
 	n := crinode.Start(t)
 	return &node{Node: n, dir: n.Dir, ctd: n.Containerd, client: n.Client}
 }
 
-func (n *node) importImages(t *testing.T) { n.ImportImages(t) }
+func (n *node) importImages(t testing.TB) { n.ImportImages(t) }
 
 func (n *node) importTarball(t *testing.T, name string, build func(w *os.File) error) {
 	n.ImportTarball(t, name, build)
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
 	crinode.WaitFor(t, timeout, what, cond)
 }
 
 func tail(s string, lines int) string { return crinode.Tail(s, lines) }
+
+// waitNetworkReady waits for the runtime to report its network ready (a
+// CNI configuration loaded).
+func (n *node) waitNetworkReady(t testing.TB) {
+	t.Helper()
+	waitFor(t, time.Minute, "the runtime to load the CNI config", func(ctx context.Context) (bool, error) {
+		st, err := n.client.Status(ctx)
+		for _, c := range st.GetConditions() {
+			if c.GetType() == runtimeapi.NetworkReady {
+				return c.GetStatus(), err
+			}
+		}
+		return false, err
+	})
+}

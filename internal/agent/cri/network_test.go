@@ -48,15 +48,7 @@ func TestSandboxGetsCNINetwork(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(n.ctd.CNIConfDir(), "10-test.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, "the runtime to load the CNI config", func(ctx context.Context) (bool, error) {
-		st, err := n.client.Status(ctx)
-		for _, c := range st.GetConditions() {
-			if c.GetType() == runtimeapi.NetworkReady {
-				return c.GetStatus(), err
-			}
-		}
-		return false, err
-	})
+	n.waitNetworkReady(t)
 
 	sandbox := n.sandboxConfig("networked")
 	sandbox.Hostname = "networked"

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -281,4 +282,84 @@ func ProcessAlive(pid int) bool {
 	}
 	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
+}
+
+// CPUMeter measures the CPU time of a process and everything it starts
+// afterwards (containerd: its shims, runc and the CNI plugins), by moving
+// the process into a cgroup of its own. Containers are moved on by their
+// runtime into their own cgroups, so their processes are not counted.
+type CPUMeter struct {
+	// usage reads the cgroup's CPU time so far.
+	usage func() (time.Duration, error)
+}
+
+// MeterCPU moves pid into a new cgroup (cgroup v1 cpuacct or cgroup v2)
+// removed when the test ends; it skips the test when neither can be used.
+func MeterCPU(t testing.TB, pid int) *CPUMeter {
+	t.Helper()
+	name := fmt.Sprintf("skiff-meter-%d-%d", os.Getpid(), pid)
+	for _, c := range []struct {
+		root, file string
+		read       func([]byte) (time.Duration, error)
+	}{
+		{"/sys/fs/cgroup/cpuacct", "cpuacct.usage", func(b []byte) (time.Duration, error) {
+			ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			return time.Duration(ns), err
+		}},
+		{"/sys/fs/cgroup", "cpu.stat", func(b []byte) (time.Duration, error) {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+					us, err := strconv.ParseInt(v, 10, 64)
+					return time.Duration(us) * time.Microsecond, err
+				}
+			}
+			return 0, errors.New("no usage_usec in cpu.stat")
+		}},
+	} {
+		if _, err := os.Stat(filepath.Join(c.root, c.file)); err != nil {
+			continue
+		}
+		dir := filepath.Join(c.root, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			_ = os.Remove(dir)
+			continue
+		}
+		root := c.root
+		t.Cleanup(func() {
+			// Whatever still runs in the cgroup goes back to the root one,
+			// so the cgroup can be removed.
+			if procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil {
+				for _, p := range strings.Fields(string(procs)) {
+					_ = os.WriteFile(filepath.Join(root, "cgroup.procs"), []byte(p), 0o644)
+				}
+			}
+			if err := os.Remove(dir); err != nil {
+				t.Logf("remove cgroup %s: %v", dir, err)
+			}
+		})
+		read := c.read
+		file := filepath.Join(dir, c.file)
+		return &CPUMeter{usage: func() (time.Duration, error) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return 0, err
+			}
+			return read(b)
+		}}
+	}
+	t.Skip("no cgroup to measure CPU time in")
+	return nil
+}
+
+// Usage is the CPU time used so far.
+func (m *CPUMeter) Usage(t testing.TB) time.Duration {
+	t.Helper()
+	d, err := m.usage()
+	if err != nil {
+		t.Fatalf("read CPU usage: %v", err)
+	}
+	return d
 }
