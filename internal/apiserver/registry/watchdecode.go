@@ -13,11 +13,12 @@ import (
 // first one still finds the event decoded.
 const sharedDecodes = 1024
 
-// eventKey identifies the value a watch event carries: a key's value at a
-// revision.
+// eventKey identifies a value a watch event carries: a key's value at a
+// revision, or (prev) its value before that revision.
 type eventKey struct {
-	key string
-	rev int64
+	key  string
+	rev  int64
+	prev bool
 }
 
 // decodeEvent returns the object of a watch event's value: a shallow copy
@@ -27,14 +28,23 @@ type eventKey struct {
 // The decoded objects are never handed out, only shallow copies of them,
 // so that a watcher may set the kind of its copy.
 func (s *Store) decodeEvent(key string, value []byte, rev int64) (runtime.Object, error) {
+	return s.decodeShared(eventKey{key: key, rev: rev}, value)
+}
+
+// decodePrev is decodeEvent for the previous value of a modified object,
+// which watches with selectors need.
+func (s *Store) decodePrev(key string, value []byte, rev int64) (runtime.Object, error) {
+	return s.decodeShared(eventKey{key: key, rev: rev, prev: true}, value)
+}
+
+func (s *Store) decodeShared(k eventKey, value []byte) (runtime.Object, error) {
 	if s.decoded == nil {
-		return s.decodeKV(value, rev)
+		return s.decodeKV(value, k.rev)
 	}
-	k := eventKey{key: key, rev: rev}
 	if obj, ok := s.decoded.Get(k); ok {
 		return shallowCopy(obj), nil
 	}
-	obj, err := s.decodeKV(value, rev)
+	obj, err := s.decodeKV(value, k.rev)
 	if err != nil {
 		return nil, err
 	}

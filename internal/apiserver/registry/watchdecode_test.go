@@ -59,4 +59,16 @@ func TestDecodeEventShared(t *testing.T) {
 	if _, err := s.decodeEvent("/registry/configmaps/ns/cm", value, 8); err != nil || codec.decodes != 2 {
 		t.Errorf("another revision: decodes %d, err %v; want a second decode", codec.decodes, err)
 	}
+	// The previous value at a revision is another value than the one at it.
+	prev, err := codec.Encode(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}, Data: map[string]string{"k": "old"}},
+		corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		obj, err := s.decodePrev("/registry/configmaps/ns/cm", prev, 8)
+		if err != nil || obj.(*corev1.ConfigMap).Data["k"] != "old" || codec.decodes != 3 {
+			t.Fatalf("previous value: %v, %v after %d decodes; want data k=old, decoded once", obj, err, codec.decodes)
+		}
+	}
 }
