@@ -60,7 +60,7 @@ func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error
 	if err != nil {
 		return nil, s.storageError(err, name)
 	}
-	return s.decodeKV(kv.Value, kv.Revision)
+	return s.decodeStored(kv)
 }
 
 // GetCached returns one object from the watch cache when the storage has
@@ -71,7 +71,7 @@ func (s *Store) GetCached(ctx context.Context, ns, name string) (runtime.Object,
 	if err != nil {
 		return nil, s.storageError(err, name)
 	}
-	return s.decodeKV(kv.Value, kv.Revision)
+	return s.decodeStored(kv)
 }
 
 // CreateOptions tune Create.

@@ -56,7 +56,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 		if err != nil {
 			return nil, false, s.storageError(err, name)
 		}
-		cur, err := s.decodeKV(kv.Value, kv.Revision)
+		cur, err := s.decodeStored(kv)
 		if err != nil {
 			return nil, false, err
 		}

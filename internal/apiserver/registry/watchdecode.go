@@ -6,12 +6,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/skiffhq/skiff/internal/apiserver/recent"
+	"github.com/skiffhq/skiff/internal/storage"
 )
 
 // sharedDecodes is how many recently decoded watch events a store keeps
-// for its other watchers: a watcher up to that many events behind the
-// first one still finds the event decoded.
-const sharedDecodes = 1024
+// for its other watchers and for updates: a watcher up to that many
+// events behind the first one still finds the event decoded, and so does
+// an update of an object changed about as recently (a pod's binding
+// follows its creation within a second or so).
+const sharedDecodes = 2048
 
 // eventKey identifies a value a watch event carries: a key's value at a
 // revision, or (prev) its value before that revision.
@@ -50,6 +53,18 @@ func (s *Store) decodeShared(k eventKey, value []byte) (runtime.Object, error) {
 	}
 	s.decoded.Add(k, obj)
 	return shallowCopy(obj), nil
+}
+
+// decodeStored decodes a stored value read from the storage: a deep copy
+// of the object a watcher decoded for that key and revision, which costs
+// a fraction of a decode, or a fresh decode.
+func (s *Store) decodeStored(kv storage.KeyValue) (runtime.Object, error) {
+	if s.decoded != nil {
+		if obj, ok := s.decoded.Get(eventKey{key: kv.Key, rev: kv.Revision}); ok {
+			return obj.DeepCopyObject(), nil
+		}
+	}
+	return s.decodeKV(kv.Value, kv.Revision)
 }
 
 // newDecodedEvents returns the memo of decoded events for r's watchers,

@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/skiffhq/skiff/internal/storage"
 )
 
 // countingCodec counts decodes.
@@ -59,6 +61,19 @@ func TestDecodeEventShared(t *testing.T) {
 	if _, err := s.decodeEvent("/registry/configmaps/ns/cm", value, 8); err != nil || codec.decodes != 2 {
 		t.Errorf("another revision: decodes %d, err %v; want a second decode", codec.decodes, err)
 	}
+	// An update reading the stored value at revision 7 copies the decoded
+	// object instead of decoding; one at another revision decodes.
+	stored, err := s.decodeStored(storage.KeyValue{Key: "/registry/configmaps/ns/cm", Value: value, Revision: 7})
+	if err != nil || codec.decodes != 2 || stored.(*corev1.ConfigMap).Data["k"] != "v" || stored.(*corev1.ConfigMap).ResourceVersion != "7" {
+		t.Fatalf("stored value at a decoded revision: %v, %v after %d decodes; want a copy, no decode", stored, err, codec.decodes)
+	}
+	stored.(*corev1.ConfigMap).Data["k"] = "changed"
+	if again, _ := s.decodeEvent("/registry/configmaps/ns/cm", value, 7); again.(*corev1.ConfigMap).Data["k"] != "v" {
+		t.Fatal("changing the copy an update got changed the shared object")
+	}
+	if _, err := s.decodeStored(storage.KeyValue{Key: "/registry/configmaps/ns/cm", Value: value, Revision: 9}); err != nil || codec.decodes != 3 {
+		t.Fatalf("stored value at another revision: err %v after %d decodes; want a decode", err, codec.decodes)
+	}
 	// The previous value at a revision is another value than the one at it.
 	prev, err := codec.Encode(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}, Data: map[string]string{"k": "old"}},
 		corev1.SchemeGroupVersion.WithKind("ConfigMap"))
@@ -67,7 +82,7 @@ func TestDecodeEventShared(t *testing.T) {
 	}
 	for range 2 {
 		obj, err := s.decodePrev("/registry/configmaps/ns/cm", prev, 8)
-		if err != nil || obj.(*corev1.ConfigMap).Data["k"] != "old" || codec.decodes != 3 {
+		if err != nil || obj.(*corev1.ConfigMap).Data["k"] != "old" || codec.decodes != 4 {
 			t.Fatalf("previous value: %v, %v after %d decodes; want data k=old, decoded once", obj, err, codec.decodes)
 		}
 	}
