@@ -99,8 +99,11 @@ func internalStatus(err error) *metav1.Status {
 }
 
 // sharedFrames is how many encoded watch events a resource keeps for its
-// other watchers.
-const sharedFrames = 1024
+// other watchers; frames larger than maxSharedFrame are not kept.
+const (
+	sharedFrames   = 1024
+	maxSharedFrame = 32 << 10
+)
 
 // frameKey identifies an encoded watch event: the object's version, the
 // event type and the format. (A Table depends on query parameters too and
@@ -130,7 +133,9 @@ func (s *Server) watchFrame(r *http.Request, h *resourceHandler, f outputFormat,
 	if err != nil {
 		return nil, err
 	}
-	h.frames.Add(k, frame)
+	if len(frame) <= maxSharedFrame {
+		h.frames.Add(k, frame)
+	}
 	return frame, nil
 }
 

@@ -16,6 +16,11 @@ import (
 // follows its creation within a second or so).
 const sharedDecodes = 2048
 
+// maxSharedValue bounds the stored size of the objects kept decoded, so
+// that the memo stays small next to the watch cache's ring (a ConfigMap
+// may be 1 MiB); larger ones are decoded per watcher.
+const maxSharedValue = 32 << 10
+
 // eventKey identifies a value a watch event carries: a key's value at a
 // revision, or (prev) its value before that revision.
 type eventKey struct {
@@ -41,7 +46,7 @@ func (s *Store) decodePrev(key string, value []byte, rev int64) (runtime.Object,
 }
 
 func (s *Store) decodeShared(k eventKey, value []byte) (runtime.Object, error) {
-	if s.decoded == nil {
+	if s.decoded == nil || len(value) > maxSharedValue {
 		return s.decodeKV(value, k.rev)
 	}
 	if obj, ok := s.decoded.Get(k); ok {

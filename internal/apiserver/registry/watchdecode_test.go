@@ -74,6 +74,22 @@ func TestDecodeEventShared(t *testing.T) {
 	if _, err := s.decodeStored(storage.KeyValue{Key: "/registry/configmaps/ns/cm", Value: value, Revision: 9}); err != nil || codec.decodes != 3 {
 		t.Fatalf("stored value at another revision: err %v after %d decodes; want a decode", err, codec.decodes)
 	}
+	// Large objects are decoded per watcher, not kept.
+	big, err := codec.Encode(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "big"},
+		Data: map[string]string{"k": string(make([]byte, maxSharedValue))}}, corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := codec.decodes
+	for range 2 {
+		if _, err := s.decodeEvent("/registry/configmaps/ns/big", big, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if codec.decodes != before+2 {
+		t.Errorf("a large object was decoded %d times by two watchers, want twice", codec.decodes-before)
+	}
+	codec.decodes = before
 	// The previous value at a revision is another value than the one at it.
 	prev, err := codec.Encode(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}, Data: map[string]string{"k": "old"}},
 		corev1.SchemeGroupVersion.WithKind("ConfigMap"))
