@@ -74,6 +74,9 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 			}
 			return nil, false, err
 		}
+		if opts.DryRun && !current {
+			continue // a dry run writes nothing that could catch a stale read
+		}
 		if s.readyToRemove(obj) {
 			out, err := s.removeFinalized(ctx, key, obj, kv.Revision, opts.DryRun)
 			if errors.Is(err, storage.ErrConflict) && (unconditional || !current) {

@@ -86,10 +86,14 @@ func TestUpdateFromStaleCache(t *testing.T) {
 		// concurrent writer set b=2 (data {a: 1, b: 2}); pinnedRV and
 		// currentRV are the two resourceVersions.
 		update    func(pinnedRV, currentRV string) registry.UpdateFunc
+		dryRun    bool
 		wantData  map[string]string
 		wantCode  int32
 		wantWrite bool
 	}{
+		{name: "a dry run answers with the current object",
+			update: func(_, _ string) registry.UpdateFunc { return setData("c", "3", "") }, dryRun: true,
+			wantData: map[string]string{"a": "1", "b": "2"}},
 		{name: "unconditional update keeps the concurrent write",
 			update:   func(_, _ string) registry.UpdateFunc { return setData("c", "3", "") },
 			wantData: map[string]string{"a": "1", "b": "2", "c": "3"}, wantWrite: true},
@@ -138,13 +142,18 @@ func TestUpdateFromStaleCache(t *testing.T) {
 			}
 			pinnedRV, currentRV := created.(*corev1.ConfigMap).ResourceVersion, written.(*corev1.ConfigMap).ResourceVersion
 
-			_, _, err = s.Update(ctx, ns, name, tc.update(pinnedRV, currentRV), registry.UpdateOptions{})
+			out, _, err := s.Update(ctx, ns, name, tc.update(pinnedRV, currentRV), registry.UpdateOptions{DryRun: tc.dryRun})
 			var status apierrors.APIStatus
 			switch {
 			case tc.wantCode == 0 && err != nil:
 				t.Fatalf("update: %v", err)
 			case tc.wantCode != 0 && (!errors.As(err, &status) || status.Status().Code != tc.wantCode):
 				t.Fatalf("update error = %v, want code %d", err, tc.wantCode)
+			}
+			if tc.dryRun {
+				if d := out.(*corev1.ConfigMap).Data; d["a"] != "1" || d["b"] != "2" || d["c"] != "3" {
+					t.Errorf("dry run answered %v, want the current data with c=3", d)
+				}
 			}
 			got, err := s.Get(ctx, ns, name)
 			if err != nil {
