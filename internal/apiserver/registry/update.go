@@ -79,7 +79,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 		}
 		if s.readyToRemove(obj) {
 			out, err := s.removeFinalized(ctx, key, obj, kv.Revision, opts.DryRun)
-			if errors.Is(err, storage.ErrConflict) && (unconditional || !current) {
+			if (errors.Is(err, storage.ErrConflict) && unconditional) || staleWrite(err, current) {
 				continue
 			}
 			return out, false, err
@@ -101,7 +101,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 			return obj, false, nil
 		}
 		rev, err := s.storage.Update(ctx, key, data, kv.Revision)
-		if errors.Is(err, storage.ErrConflict) && (unconditional || !current) {
+		if (errors.Is(err, storage.ErrConflict) && unconditional) || staleWrite(err, current) {
 			continue
 		}
 		if err != nil {
@@ -112,6 +112,13 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 	}
 	return nil, false, apierrors.NewConflict(s.Resource.GroupResource(), name,
 		errors.New("too many concurrent writers; please try again"))
+}
+
+// staleWrite reports a compare-and-swap that failed because the read it
+// was based on was not current (the object changed or went since the
+// cache saw it): the update is decided again on a consistent read.
+func staleWrite(err error, current bool) bool {
+	return !current && (errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound))
 }
 
 // cachedGetter is a storage with a watch cache that answers a read of one

@@ -123,6 +123,27 @@ func TestUpdateFromStaleCache(t *testing.T) {
 			wantData: map[string]string{"a": "1", "b": "2"}, wantCode: 409},
 	}
 	e := etcdtest.Start(t)
+	t.Run("deleted since the cache saw it, created again where updates may create", func(t *testing.T) {
+		ctx := t.Context()
+		cache := &staleCache{Interface: etcd.New(e.Client()), pinned: map[string]storage.KeyValue{}}
+		s := registry.NewStore(core.ConfigMaps(), cache, registry.NewProtobufCodec(scheme.Scheme))
+		if _, err := s.Create(ctx, "stale-gone", &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}}, registry.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cache.pin(t, s.Key("stale-gone", "cm"))
+		if _, _, err := s.Delete(ctx, "stale-gone", "cm", &metav1.DeleteOptions{}, false); err != nil {
+			t.Fatal(err)
+		}
+		_, created, err := s.Update(ctx, "stale-gone", "cm", func(cur runtime.Object) (runtime.Object, error) {
+			if cur == nil {
+				return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}, Data: map[string]string{"new": "yes"}}, nil
+			}
+			return setData("c", "3", "")(cur)
+		}, registry.UpdateOptions{CreateIfMissing: true})
+		if err != nil || !created {
+			t.Fatalf("update = created %v, %v; want the object created again", created, err)
+		}
+	})
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cache := &staleCache{Interface: etcd.New(e.Client()), pinned: map[string]storage.KeyValue{}}
