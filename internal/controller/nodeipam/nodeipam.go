@@ -173,9 +173,14 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 		c.mu.Unlock()
 		return controller.Result{}, nil
 	}
-	cidr, ok := c.reserve(node.Name)
+	cidr, ok, first := c.reserve(node.Name)
 	if !ok {
-		c.recorder.Eventf(node, corev1.EventTypeWarning, ReasonCIDRNotAvailable, "Node %s status is now: %s", node.Name, ReasonCIDRNotAvailable)
+		// Told once per wait: with the cluster CIDR exhausted, every
+		// update of every waiting node (and every retry) would repeat it.
+		if first {
+			c.recorder.Eventf(node, corev1.EventTypeWarning, ReasonCIDRNotAvailable, "Node %s status is now: %s", node.Name, ReasonCIDRNotAvailable)
+			c.log.Warn("no free pod CIDR for node; it waits for a range to be released", "node", node.Name)
+		}
 		return controller.Result{RequeueAfter: c.retry}, nil
 	}
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"podCIDR": cidr, "podCIDRs": []string{cidr}}})
@@ -195,21 +200,23 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 }
 
 // reserve returns the range held for node, taking the lowest free one when
-// it holds none.
-func (c *Controller) reserve(node string) (string, bool) {
+// it holds none. Without one, first reports whether node just started
+// waiting.
+func (c *Controller) reserve(node string) (cidr string, ok, first bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if idx := c.byNode[node]; len(idx) > 0 {
-		return c.set.prefix(idx[0]).String(), true
+		return c.set.prefix(idx[0]).String(), true, false
 	}
 	i, ok := c.set.allocate(node)
 	if !ok {
+		first = !c.waiting[node]
 		c.waiting[node] = true
-		return "", false
+		return "", false, first
 	}
 	delete(c.waiting, node)
 	c.byNode[node] = []int{i}
-	return c.set.prefix(i).String(), true
+	return c.set.prefix(i).String(), true, false
 }
 
 // occupyLocked records the ranges node's podCIDRs overlap as its own,

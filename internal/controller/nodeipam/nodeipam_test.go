@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiffhq/skiff/internal/controller/controllertest"
@@ -133,11 +134,31 @@ func TestExhaustionAndRelease(t *testing.T) {
 	if got := podCIDR(t, c, "late"); got != "" {
 		t.Fatalf("node late got pod CIDR %s from an exhausted range", got)
 	}
+	// Updates of a waiting node do not repeat the event.
+	for i := range 3 {
+		patch := fmt.Sprintf(`{"metadata":{"labels":{"touched":"%d"}}}`, i)
+		if _, err := c.CoreV1().Nodes().Patch(ctx, "late", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := c.CoreV1().Nodes().Delete(ctx, "n1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := waitCIDR(t, c, "late"); got != cidrs["n1"] {
 		t.Errorf("node late got %s, want the released %s", got, cidrs["n1"])
+	}
+	evs, err := c.CoreV1().Events(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := int32(0)
+	for _, e := range evs.Items {
+		if e.Reason == nodeipam.ReasonCIDRNotAvailable {
+			told += max(e.Count, 1)
+		}
+	}
+	if told != 1 {
+		t.Errorf("CIDRNotAvailable told %d times while the node waited, want once", told)
 	}
 }
 
