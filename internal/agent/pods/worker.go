@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/skiffhq/skiff/internal/agent/cri"
 	"github.com/skiffhq/skiff/internal/agent/prober"
 )
 
@@ -508,6 +509,16 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	}
 	m.event(pod, c, corev1.EventTypeNormal, "Created", "Created container "+c.Name)
 	if err := m.o.Runtime.StartContainer(ctx, id); err != nil {
+		if w.sandboxGone(ctx, state.sandbox.GetId()) {
+			// The sandbox died under us (its pause process is gone): not the
+			// container's failure. The attempt is removed, so it counts as no
+			// restart, and the next sync re-creates the sandbox.
+			if err := m.o.Runtime.RemoveContainer(ctx, id); err != nil {
+				m.log.Warn("remove container started into a dead sandbox", "pod", w.namespace+"/"+w.name, "container", c.Name, "err", err)
+			}
+			w.wakeIn(0)
+			return true
+		}
 		m.event(pod, c, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
 		return fail(reasonRunContainerError, err.Error())
 	}
@@ -531,6 +542,30 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 }
 
 // gracePeriod is the pod's termination grace period.
+// sandboxGone reports whether sandbox id stopped (or went away) since the
+// worker observed it. The runtime marks a sandbox not ready only after it
+// has seen its pause process exit, so a ready sandbox is asked again for up
+// to a second before the answer is no.
+func (w *podWorker) sandboxGone(ctx context.Context, id string) bool {
+	for range 10 {
+		st, err := w.m.o.Runtime.PodSandboxStatus(ctx, id)
+		switch {
+		case errors.Is(err, cri.ErrNotFound):
+			return true
+		case err != nil:
+			return false
+		case st.GetState() != runtimeapi.PodSandboxState_SANDBOX_READY:
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return false
+}
+
 func gracePeriod(pod *corev1.Pod) time.Duration {
 	if pod.DeletionGracePeriodSeconds != nil {
 		return time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
