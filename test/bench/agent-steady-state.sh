@@ -20,6 +20,9 @@ cleanup() {
   kill "$AGENT" "$SERVER" 2>/dev/null || true
   wait 2>/dev/null || true
   ip link delete "$BRIDGE" 2>/dev/null || true
+  # The agent's node masquerade rule for the bridge (see internal/agent/network).
+  iptables -t nat -S POSTROUTING | grep "skiff pod masquerade $BRIDGE\"" | sed 's/^-A //' |
+    while read -r rule; do eval "iptables -t nat -D $rule"; done || true
 }
 trap cleanup EXIT
 
