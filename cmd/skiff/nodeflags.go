@@ -48,8 +48,8 @@ func (n *nodeFlags) bind(f *pflag.FlagSet) {
 	f.StringVar(&n.clusterDomain, "cluster-domain", n.clusterDomain, "cluster DNS domain")
 	f.StringVar(&n.cniBridge, "cni-bridge", network.DefaultBridge, "Linux bridge the pods attach to (give clusters sharing one machine different ones)")
 	f.IntVar(&n.imageGCHigh, "image-gc-high-threshold", gc.DefaultHighThresholdPercent, "image filesystem usage percent at which unused images are removed (100: never)")
-	f.Float32Var(&n.apiQPS, "kube-api-qps", 50, "requests per second the agent may send to the API server")
-	f.IntVar(&n.apiBurst, "kube-api-burst", 100, "requests the agent may send to the API server in a burst")
+	f.Float32Var(&n.apiQPS, "kube-api-qps", agent.DefaultKubeAPIQPS, "requests per second the agent may send to the API server")
+	f.IntVar(&n.apiBurst, "kube-api-burst", agent.DefaultKubeAPIBurst, "requests the agent may send to the API server in a burst")
 	f.IntVar(&n.imageGCLow, "image-gc-low-threshold", gc.DefaultLowThresholdPercent, "image filesystem usage percent image garbage collection frees down to; less than --image-gc-high-threshold")
 }
 

@@ -75,11 +75,19 @@ type Options struct {
 	// down to which; both zero means 85 and 80.
 	ImageGCHighThreshold, ImageGCLowThreshold int
 	// KubeAPIQPS and KubeAPIBurst limit the agent's API client; zero means
-	// 50 and 100, the kubelet's defaults. client-go's own default (5 QPS)
-	// would space the requests of pods started together 200 ms apart.
+	// DefaultKubeAPIQPS and DefaultKubeAPIBurst. client-go's own default
+	// (5 QPS) would space the requests of pods started together 200 ms apart.
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 }
+
+// DefaultKubeAPIQPS and DefaultKubeAPIBurst are the agent's API client
+// limits unless set (the kubelet's --kube-api-qps and --kube-api-burst
+// defaults).
+const (
+	DefaultKubeAPIQPS   = 50
+	DefaultKubeAPIBurst = 100
+)
 
 // eventsQPS and eventsBurst limit the agent's event client (the kubelet's
 // --event-qps and --event-burst defaults).
@@ -249,10 +257,10 @@ func (o *Options) complete() error {
 		o.ClusterDomain = "cluster.local"
 	}
 	if o.KubeAPIQPS == 0 {
-		o.KubeAPIQPS = 50
+		o.KubeAPIQPS = DefaultKubeAPIQPS
 	}
 	if o.KubeAPIBurst == 0 {
-		o.KubeAPIBurst = 100
+		o.KubeAPIBurst = DefaultKubeAPIBurst
 	}
 	if o.KubeAPIQPS < 0 || o.KubeAPIBurst < 0 {
 		return fmt.Errorf("agent: API client QPS %v and burst %d must not be negative", o.KubeAPIQPS, o.KubeAPIBurst)

@@ -541,7 +541,6 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	return true
 }
 
-// gracePeriod is the pod's termination grace period.
 // sandboxGone reports whether sandbox id stopped (or went away) since the
 // worker observed it. The runtime marks a sandbox not ready only after it
 // has seen its pause process exit, so a ready sandbox is asked again for up
@@ -566,6 +565,7 @@ func (w *podWorker) sandboxGone(ctx context.Context, id string) bool {
 	return false
 }
 
+// gracePeriod is the pod's termination grace period.
 func gracePeriod(pod *corev1.Pod) time.Duration {
 	if pod.DeletionGracePeriodSeconds != nil {
 		return time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
