@@ -140,7 +140,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	}
 	// Pods that are ready but not yet available become available on their
 	// own; come back when the first of them does.
-	if after := nextAvailable(rs, pods, now); after > 0 {
+	if after := controller.NextAvailable(pods, rs.Spec.MinReadySeconds, now); after > 0 {
 		return controller.Result{RequeueAfter: after}, nil
 	}
 	return controller.Result{}, nil

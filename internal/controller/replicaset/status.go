@@ -93,31 +93,3 @@ func (c *Controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, st
 		rs = fresh
 	}
 }
-
-// nextAvailable returns how long until the first ready-but-not-available
-// pod becomes available (0 when none is waiting).
-func nextAvailable(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) time.Duration {
-	if rs.Spec.MinReadySeconds == 0 {
-		return 0
-	}
-	min := rs.Spec.MinReadySeconds
-	var next time.Duration
-	for _, p := range pods {
-		c := controller.PodReadyCondition(p)
-		if c == nil || c.Status != corev1.ConditionTrue || controller.PodAvailable(p, min, now) {
-			continue
-		}
-		at := c.LastTransitionTime.Add(time.Duration(min) * time.Second).Sub(now)
-		if at <= 0 {
-			at = time.Second
-		}
-		if next == 0 || at < next {
-			next = at
-		}
-	}
-	if next > 0 {
-		// Land just after the pod crosses the line.
-		next += 100 * time.Millisecond
-	}
-	return next
-}
