@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -215,4 +216,19 @@ func HasEvent(events []string, reason, substr string) bool {
 		}
 	}
 	return false
+}
+
+// PropertySeed is a property test's random seed and number of cases: the
+// given defaults, or SKIFF_PROPERTY_SEED and SKIFF_PROPERTY_CASES when set
+// (to replay or widen a run). It logs both.
+func PropertySeed(t testing.TB, seed uint64, cases int) (uint64, int) {
+	t.Helper()
+	if v, err := strconv.ParseUint(os.Getenv("SKIFF_PROPERTY_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("SKIFF_PROPERTY_CASES")); err == nil && v > 0 {
+		cases = v
+	}
+	t.Logf("seed %d, %d cases (SKIFF_PROPERTY_SEED / SKIFF_PROPERTY_CASES)", seed, cases)
+	return seed, cases
 }

@@ -3,8 +3,6 @@ package daemonset_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 
@@ -55,20 +53,6 @@ func genRollCase(r *rand.Rand) rollCase {
 	return rc
 }
 
-// propertySeed is fixed so failures reproduce; SKIFF_PROPERTY_SEED picks
-// another, SKIFF_PROPERTY_CASES runs more cases.
-func propertySeed(t *testing.T) (uint64, int) {
-	seed, cases := uint64(20261122), 6
-	if v, err := strconv.ParseUint(os.Getenv("SKIFF_PROPERTY_SEED"), 10, 64); err == nil {
-		seed = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("SKIFF_PROPERTY_CASES")); err == nil && v > 0 {
-		cases = v
-	}
-	t.Logf("seed %d, %d cases (SKIFF_PROPERTY_SEED / SKIFF_PROPERTY_CASES)", seed, cases)
-	return seed, cases
-}
-
 // TestPropertyRollingUpdateKeepsAvailability checks, for generated
 // rolling updates (maxUnavailable as ints and percents, or maxSurge with
 // maxUnavailable 0; one to three template changes, some issued
@@ -78,7 +62,7 @@ func propertySeed(t *testing.T) (uint64, int) {
 // count comes from a watch of the pods, so every intermediate state is
 // seen.
 func TestPropertyRollingUpdateKeepsAvailability(t *testing.T) {
-	seed, n := propertySeed(t)
+	seed, n := controllertest.PropertySeed(t, 20261122, 6)
 	r := rand.New(rand.NewPCG(seed, seed))
 	env := start(t, manager.Options{})
 	nodesim.Start(t, env.Client, nodesim.Options{Count: propertyNodes, Prefix: "p", StartDelay: slowStart})

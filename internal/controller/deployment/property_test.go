@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -70,20 +69,6 @@ func zero(v intstr.IntOrString) bool {
 	return (v.Type == intstr.Int && v.IntVal == 0) || (v.Type == intstr.String && v.StrVal == "0%")
 }
 
-// propertySeed is fixed so failures reproduce; SKIFF_PROPERTY_SEED picks
-// another, SKIFF_PROPERTY_CASES runs more cases.
-func propertySeed(t *testing.T) (uint64, int) {
-	seed, cases := uint64(20260101), 12
-	if v, err := strconv.ParseUint(os.Getenv("SKIFF_PROPERTY_SEED"), 10, 64); err == nil {
-		seed = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("SKIFF_PROPERTY_CASES")); err == nil && v > 0 {
-		cases = v
-	}
-	t.Logf("seed %d, %d cases (SKIFF_PROPERTY_SEED / SKIFF_PROPERTY_CASES)", seed, cases)
-	return seed, cases
-}
-
 // TestPropertyRolloutKeepsMinimumAvailable checks, for generated rolling
 // updates (sizes, maxSurge/maxUnavailable as ints and percents, one to
 // three template changes, some issued mid-rollout, pods starting after
@@ -92,7 +77,7 @@ func propertySeed(t *testing.T) (uint64, int) {
 // drops below replicas - maxUnavailable. Availability is computed from a
 // watch of the pods, so every intermediate state is seen.
 func TestPropertyRolloutKeepsMinimumAvailable(t *testing.T) {
-	seed, n := propertySeed(t)
+	seed, n := controllertest.PropertySeed(t, 20260101, 12)
 	r := rand.New(rand.NewPCG(seed, seed))
 	env := controllertest.Start(t, manager.Options{Controllers: deploymentControllers})
 	c := env.Client
