@@ -100,6 +100,10 @@ type WatchOptions struct {
 	Revision int64
 	// Bookmarks asks for periodic Bookmark events carrying the current revision.
 	Bookmarks bool
+	// OmitPrevValue is for a consumer that keeps every key's value itself
+	// (the watch cache): Modified events then carry no PrevValue and Deleted
+	// events no Value, which spares the backend a read per event.
+	OmitPrevValue bool
 }
 
 // Interface is the contract every backend and the watch cache satisfy.

@@ -116,7 +116,7 @@ func (c *Cacher) follow(ctx context.Context) (progressed bool, err error) {
 	c.mu.RLock()
 	from := c.rev
 	c.mu.RUnlock()
-	events, err := c.backend.Watch(watchCtx, c.prefix, storage.WatchOptions{Revision: from, Bookmarks: true})
+	events, err := c.backend.Watch(watchCtx, c.prefix, storage.WatchOptions{Revision: from, Bookmarks: true, OmitPrevValue: true})
 	if err != nil {
 		return false, fmt.Errorf("watch %s from %d: %w", c.prefix, from, err)
 	}
@@ -148,9 +148,19 @@ func (c *Cacher) apply(ev storage.Event) {
 	if ev.Revision < c.rev {
 		return // already applied; one revision may carry several keys
 	}
+	// The backend watch omits previous values: the items have them.
+	prev, known := c.items[ev.Key]
 	if ev.Type == storage.Deleted {
+		if !known { // never seen, so no watcher has it either
+			c.setRevLocked(ev.Revision)
+			return
+		}
+		ev.Value, ev.PrevValue = prev.Value, prev.Value
 		delete(c.items, ev.Key)
 	} else {
+		if ev.Type == storage.Modified && known {
+			ev.PrevValue = prev.Value
+		}
 		c.items[ev.Key] = storage.KeyValue{Key: ev.Key, Value: ev.Value, Revision: ev.Revision}
 	}
 	p := &ev

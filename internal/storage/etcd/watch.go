@@ -30,7 +30,10 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts storage.WatchOpti
 		}
 		from = rev
 	}
-	watchOpts := []clientv3.OpOption{clientv3.WithPrevKV(), clientv3.WithRev(from + 1)}
+	watchOpts := []clientv3.OpOption{clientv3.WithRev(from + 1)}
+	if !opts.OmitPrevValue {
+		watchOpts = append(watchOpts, clientv3.WithPrevKV())
+	}
 	if strings.HasSuffix(prefix, "/") {
 		watchOpts = append(watchOpts, clientv3.WithPrefix())
 	}

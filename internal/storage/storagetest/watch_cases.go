@@ -13,6 +13,8 @@ func watchCases() []contractCase {
 		{name: "watch from zero sees only new events", run: testWatchFromNow},
 		{name: "watch of a single key", run: testWatchSingleKey},
 		{name: "deleted event carries last value", run: testWatchDeleted},
+		{name: "modified event carries previous value", run: testWatchPrevValue},
+		{name: "watch omitting previous values still sees deletes", run: testWatchOmitPrevValue},
 		{name: "watch sends bookmarks when asked", run: testWatchBookmarks},
 		{name: "cancel closes the watch", run: testWatchCancel},
 		{name: "compacted revision is gone", needCompact: true, run: testCompacted},
@@ -80,6 +82,39 @@ func testWatchDeleted(e *env) {
 	}
 	if ev.PrevValue != nil && string(ev.PrevValue) != "v2" {
 		e.t.Fatalf("Deleted PrevValue = %q, want %q", ev.PrevValue, "v2")
+	}
+}
+
+func testWatchPrevValue(e *env) {
+	first := e.create(e.key("a"), "v1")
+	ch := e.watch(e.prefix, storage.WatchOptions{Revision: first})
+	rev := e.update(e.key("a"), "v2", first)
+	ev := e.next(ch)
+	if ev.Type != storage.Modified || string(ev.Value) != "v2" || string(ev.PrevValue) != "v1" || ev.Revision != rev {
+		e.t.Fatalf("event = %s %q (prev %q) @%d, want Modified %q (prev %q) @%d",
+			typeName(ev.Type), ev.Value, ev.PrevValue, ev.Revision, "v2", "v1", rev)
+	}
+}
+
+// testWatchOmitPrevValue: OmitPrevValue allows a backend to leave previous
+// values out (Deleted then has no Value); everything else is as usual.
+func testWatchOmitPrevValue(e *env) {
+	first := e.create(e.key("a"), "v1")
+	ch := e.watch(e.prefix, storage.WatchOptions{Revision: first, OmitPrevValue: true})
+	r1 := e.update(e.key("a"), "v2", first)
+	r2 := e.del(e.key("a")).Revision
+	r3 := e.create(e.key("b"), "b1")
+	for _, want := range []wantEvent{{storage.Modified, e.key("a"), "v2", r1}, {storage.Deleted, e.key("a"), "", r2}, {storage.Added, e.key("b"), "b1", r3}} {
+		ev := e.next(ch)
+		if ev.Type != want.typ || ev.Key != want.key || ev.Revision != want.rev {
+			e.t.Fatalf("event = %s %s @%d, want %s %s @%d", typeName(ev.Type), ev.Key, ev.Revision, typeName(want.typ), want.key, want.rev)
+		}
+		if want.typ != storage.Deleted && string(ev.Value) != want.value {
+			e.t.Fatalf("%s value = %q, want %q", typeName(ev.Type), ev.Value, want.value)
+		}
+		if ev.Value != nil && want.typ == storage.Deleted && string(ev.Value) != "v2" {
+			e.t.Fatalf("Deleted value = %q, want none or %q", ev.Value, "v2")
+		}
 	}
 }
 
