@@ -18,7 +18,7 @@ import (
 // certificate) fails the server; the agent failing later is logged and the
 // server keeps serving the API, so the cluster stays inspectable and other
 // nodes keep working (upstream k3s exits instead; see docs/joining.md).
-func startAgent(ctx context.Context, wg *sync.WaitGroup, o Options, certs *serverCerts, url string) error {
+func startAgent(ctx context.Context, wg *sync.WaitGroup, o Options, lb *loopback) error {
 	if o.DisableAgent {
 		return nil
 	}
@@ -30,7 +30,7 @@ func startAgent(ctx context.Context, wg *sync.WaitGroup, o Options, certs *serve
 		}
 		ao.NodeName = name
 	}
-	cfg, err := loopbackConfig(certs, url, auth.NodeUserPrefix+ao.NodeName, auth.GroupNodes)
+	cfg, err := lb.config(auth.NodeUserPrefix+ao.NodeName, auth.GroupNodes)
 	if err != nil {
 		return err
 	}

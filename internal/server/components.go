@@ -18,11 +18,12 @@ import (
 var priorityClassesGVR = schedulingv1.SchemeGroupVersion.WithResource("priorityclasses")
 
 // startControlLoops runs the scheduler and the controller manager in this
-// process. Like any client they talk to the API over HTTPS, each as its own
-// user, and leader-elect so several servers on one etcd run one of each.
-func startControlLoops(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, o Options, certs *serverCerts, url string) error {
+// process. Like any client they talk to the API (through the in-process
+// transport), each as its own user, and leader-elect so several servers on
+// one etcd run one of each.
+func startControlLoops(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, o Options, lb *loopback) error {
 	if !o.DisableScheduler {
-		cfg, err := loopbackConfig(certs, url, "system:kube-scheduler")
+		cfg, err := lb.config("system:kube-scheduler")
 		if err != nil {
 			return err
 		}
@@ -35,13 +36,13 @@ func startControlLoops(ctx context.Context, cancel context.CancelCauseFunc, wg *
 	if o.DisableControllers {
 		return nil
 	}
-	cfg, err := loopbackConfig(certs, url, "system:kube-controller-manager")
+	cfg, err := lb.config("system:kube-controller-manager")
 	if err != nil {
 		return err
 	}
 	mo := managerOptions(o)
-	mo.CSRSigningCA, mo.CSRSigningDuration = certs.clientCA, o.ClusterSigningDuration
-	mo.RootCA = certs.serverCA.CertPEM
+	mo.CSRSigningCA, mo.CSRSigningDuration = lb.certs.clientCA, o.ClusterSigningDuration
+	mo.RootCA = lb.certs.serverCA.CertPEM
 	runComponent(ctx, cancel, wg, "controller manager", func(ctx context.Context) error {
 		return manager.Run(ctx, cfg, mo)
 	})

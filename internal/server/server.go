@@ -201,11 +201,12 @@ func Run(ctx context.Context, o Options) error {
 
 	// 6. The control loops: scheduler and controllers.
 	var loops sync.WaitGroup
-	if err := startControlLoops(ctx, cancel, &loops, o, certs, url); err != nil {
+	lb := &loopback{certs: certs, url: url, handler: httpServer.Handler, serving: serveCtx}
+	if err := startControlLoops(ctx, cancel, &loops, o, lb); err != nil {
 		return err
 	}
 	// 7. The in-process agent, as its node's user.
-	if err := startAgent(ctx, &loops, o, certs, url); err != nil {
+	if err := startAgent(ctx, &loops, o, lb); err != nil {
 		return err
 	}
 	slog.Info("skiff server ready", "url", url, "kubeconfig", kcPath, "version", version.Get().GitVersion)
