@@ -177,61 +177,79 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, fwk *framework.Framewo
 	return feasible, diag, err
 }
 
+// filterChunk is how many nodes a filtering goroutine takes at a time:
+// few, so that goroutines still busy when enough nodes were found waste
+// little work past the cut-off; enough that handing them out is cheap.
+const filterChunk = 16
+
 // filterNodes runs the filters over nodes in parallel, starting where the
-// last cycle stopped, until enough feasible nodes are found.
+// last cycle stopped, until enough feasible nodes are found. The result is
+// the one a sequential pass gives: the first feasible nodes in order, and
+// the next cycle starts after the last of them.
 func (s *Scheduler) filterNodes(ctx context.Context, fwk *framework.Framework, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo, diag *framework.Diagnosis) ([]*framework.NodeInfo, error) {
 	n := len(nodes)
 	if n == 0 {
 		return nil, nil
 	}
 	want := numFeasibleNodesToFind(fwk.PercentageOfNodesToScore(), n)
-	if cap(s.feasibleBuf) < want {
-		s.feasibleBuf = make([]*framework.NodeInfo, want)
-	}
 	if cap(s.statusBuf) < n {
 		s.statusBuf = make([]*framework.Status, n)
 	}
-	feasible, statuses := s.feasibleBuf[:want], s.statusBuf[:n]
-	var found, processed atomic.Int64
+	// statuses[i] is the rejection of nodes[(start+i)%n], nil if it fits
+	// (or was not examined: only past the cut-off, see Chunks).
+	statuses := s.statusBuf[:n]
+	defer clear(statuses)
+	var found atomic.Int64
 	var errOnce sync.Once
 	var firstErr error
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	start := s.nextStartNodeIndex
-	s.parallelism.Until(ctx, n, func(i int) {
-		if found.Load() >= int64(want) {
-			return
-		}
-		ni := nodes[(start+i)%n]
-		st := fwk.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni)
-		switch {
-		case st.IsSuccess():
-			k := found.Add(1)
-			if k > int64(want) {
-				cancel()
-				return
+	s.parallelism.Chunks(ctx, n, filterChunk, func(lo, hi int) bool {
+		fits := 0
+		// A range that alone has want feasible nodes holds the cut-off.
+		for i := lo; i < hi && fits < want; i++ {
+			st := fwk.RunFilterPluginsWithNominatedPods(ctx, state, pod, nodes[(start+i)%n])
+			switch {
+			case st.IsSuccess():
+				fits++
+			case st.IsRejected():
+				statuses[i] = st
+			default:
+				errOnce.Do(func() { firstErr = st.AsError() })
+				return false
 			}
-			feasible[k-1] = ni
-		case st.IsRejected():
-			statuses[i] = st
-		default:
-			errOnce.Do(func() { firstErr = st.AsError(); cancel() })
-			return
 		}
-		processed.Add(1)
+		return found.Add(int64(fits)) < int64(want)
 	})
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	s.nextStartNodeIndex = (start + int(processed.Load())) % n
-	for i, st := range statuses {
-		if st != nil {
-			diag.NodeToStatus[nodes[(start+i)%n].Name()] = st
-			diag.UnschedulablePlugins.Insert(st.Plugin())
-			statuses[i] = nil
-		}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return feasible[:min(int(found.Load()), want)], nil
+	return s.collectFeasible(nodes, statuses, start, want, diag), nil
+}
+
+// collectFeasible walks the filter results in order: the first want
+// feasible nodes are the result, the rejections before the last of them
+// go to diag, and the next cycle starts after it.
+func (s *Scheduler) collectFeasible(nodes []*framework.NodeInfo, statuses []*framework.Status, start, want int, diag *framework.Diagnosis) []*framework.NodeInfo {
+	n := len(nodes)
+	if cap(s.feasibleBuf) < want {
+		s.feasibleBuf = make([]*framework.NodeInfo, want)
+	}
+	feasible := s.feasibleBuf[:0]
+	i := 0
+	for ; i < n && len(feasible) < want; i++ {
+		ni := nodes[(start+i)%n]
+		if st := statuses[i]; st != nil {
+			diag.NodeToStatus[ni.Name()] = st
+			diag.UnschedulablePlugins.Insert(st.Plugin())
+			continue
+		}
+		feasible = append(feasible, ni)
+	}
+	s.nextStartNodeIndex = (start + i) % n
+	return feasible
 }
 
 // numFeasibleNodesToFind is how many feasible nodes are enough: all of a

@@ -20,35 +20,68 @@ func NewParallelizer(n int) Parallelizer { return Parallelizer{workers: max(n, 1
 // the configured number of goroutines — never more than GOMAXPROCS, as the
 // work is CPU-bound; work is handed out in chunks.
 func (p Parallelizer) Until(ctx context.Context, pieces int, fn func(i int)) {
-	if pieces <= 0 {
-		return
-	}
-	workers := min(p.workers, pieces, runtime.GOMAXPROCS(0))
-	if workers == 1 {
-		for i := 0; i < pieces && ctx.Err() == nil; i++ {
+	// Chunks of about √pieces keep handing out cheap while letting loops
+	// that stop early (enough candidates) waste little work.
+	chunk := int(math.Sqrt(float64(pieces)))
+	p.Chunks(ctx, pieces, chunk, func(start, end int) bool {
+		for i := start; i < end && ctx.Err() == nil; i++ {
 			fn(i)
 		}
+		return true
+	})
+}
+
+// Chunks splits [0, pieces) into consecutive ranges of chunk pieces and
+// calls fn(start, end) for each, on up to the configured number of
+// goroutines and never more than GOMAXPROCS or the number of ranges. The
+// calling goroutine is one of them: when the other cores are busy the
+// helpers start late and take what is left, so a loaded machine runs the
+// loop mostly inline instead of paying for hand-offs.
+//
+// Ranges are handed out in order. Once fn returns false or ctx ends, no
+// further range is handed out; ranges already handed out run to their end
+// (fn may stop early inside its own range). So when ctx did not end, the
+// ranges fn was called for cover a prefix of [0, pieces). One goroutine
+// doing all the work gets the whole [0, pieces) as one range.
+func (p Parallelizer) Chunks(ctx context.Context, pieces, chunk int, fn func(start, end int) bool) {
+	if pieces <= 0 || ctx.Err() != nil {
 		return
 	}
-	// Chunks of about √pieces keep handing out cheap while letting loops
-	// that stop early (enough feasible nodes) waste little work.
-	chunk := max(1, min(int(math.Sqrt(float64(pieces))), pieces/workers+1))
+	chunk = max(chunk, 1)
+	workers := min(p.workers, runtime.GOMAXPROCS(0), (pieces+chunk-1)/chunk)
+	if workers <= 1 {
+		fn(0, pieces)
+		return
+	}
 	var next atomic.Int64
+	var stop atomic.Bool
+	work := func() {
+		for !stop.Load() && ctx.Err() == nil {
+			start := int(next.Add(int64(chunk))) - chunk
+			if start >= pieces {
+				return
+			}
+			if !fn(start, min(start+chunk, pieces)) {
+				stop.Store(true)
+				return
+			}
+		}
+	}
 	var wg sync.WaitGroup
-	wg.Add(workers)
-	for range workers {
+	wg.Add(workers - 1)
+	for range workers - 1 {
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				start := int(next.Add(int64(chunk))) - chunk
-				if start >= pieces {
-					return
-				}
-				for i := start; i < min(start+chunk, pieces); i++ {
-					fn(i)
-				}
-			}
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
+}
+
+// Workers is how many goroutines Chunks would use for pieces in ranges
+// of chunk.
+func (p Parallelizer) Workers(pieces, chunk int) int {
+	chunk = max(chunk, 1)
+	return max(min(p.workers, runtime.GOMAXPROCS(0), (pieces+chunk-1)/chunk), 1)
 }

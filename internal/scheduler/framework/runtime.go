@@ -333,6 +333,9 @@ func (f *Framework) RunPreScorePlugins(ctx context.Context, state *CycleState, p
 	return nil
 }
 
+// scoreChunk is how many nodes a scoring goroutine takes at a time.
+const scoreChunk = 32
+
 // RunScorePlugins scores nodes with every Score plugin, normalizes, weighs
 // and returns the total per node (same order as nodes).
 func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) ([]int64, *Status) {
@@ -344,26 +347,29 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 	}
 	perPlugin := f.scoreBuffers(len(nodes))
 	defer f.scoreBufs.Put(&perPlugin)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var errOnce sync.Once
 	var firstErr *Status
-	f.parallel.Until(ctx, len(nodes), func(j int) {
-		name := nodes[j].Name()
-		for _, i := range active {
-			s, st := f.score[i].Score(ctx, state, pod, nodes[j])
-			if !st.IsSuccess() {
-				errOnce.Do(func() {
-					firstErr = AsStatus(fmt.Errorf("running Score plugin %q: %w", f.score[i].Name(), st.AsError()))
-					cancel()
-				})
-				return
+	f.parallel.Chunks(ctx, len(nodes), scoreChunk, func(lo, hi int) bool {
+		for j := lo; j < hi; j++ {
+			name := nodes[j].Name()
+			for _, i := range active {
+				s, st := f.score[i].Score(ctx, state, pod, nodes[j])
+				if !st.IsSuccess() {
+					errOnce.Do(func() {
+						firstErr = AsStatus(fmt.Errorf("running Score plugin %q: %w", f.score[i].Name(), st.AsError()))
+					})
+					return false
+				}
+				perPlugin[i][j] = NodeScore{Name: name, Score: s}
 			}
-			perPlugin[i][j] = NodeScore{Name: name, Score: s}
 		}
+		return true
 	})
 	if firstErr != nil {
 		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, AsStatus(err)
 	}
 	totals := make([]int64, len(nodes))
 	for _, i := range active {
