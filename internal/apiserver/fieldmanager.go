@@ -29,6 +29,9 @@ type fieldManagers struct {
 	mu sync.Mutex
 	// byKey is guarded by mu; keys are "<group>/<version>/<resource>/<sub>".
 	byKey map[string]*managedfields.FieldManager
+	// creates is guarded by mu; keys are GVR strings, nil values mark
+	// resources whose creates take the upstream path.
+	creates map[string]*createTracker
 }
 
 // defaulter applies a resource's defaults for the field manager.
@@ -91,6 +94,11 @@ func (s *Server) trackUpdate(r *http.Request, h *resourceHandler, sub string, li
 		return nil, err
 	}
 	if live == nil {
+		if sub == "" {
+			if ct := s.fieldManagers.createTracker(s, h); ct != nil && ct.track(obj, manager) {
+				return obj, nil
+			}
+		}
 		live = h.res.New()
 	}
 	return fm.UpdateNoErrors(live, obj, manager), nil
