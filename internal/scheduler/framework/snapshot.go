@@ -38,9 +38,11 @@ type Snapshot struct {
 	slotNames []string
 	freeSlots []int32
 	labelsGen uint64
-	// matchesMu guards matches, the NodeMatches memory.
-	matchesMu sync.Mutex
-	matches   map[string]*nodeMatchEntry
+	// matchesMu guards matches and nodeDomains, the NodeMatches and
+	// NodeDomains memories.
+	matchesMu   sync.Mutex
+	matches     map[string]*nodeMatchEntry
+	nodeDomains map[string]*nodeDomainsEntry
 }
 
 // NewSnapshot builds a snapshot from objects (tests, benchmarks): pods

@@ -93,9 +93,12 @@ func (s *Status) Plugin() string {
 	return s.plugin
 }
 
-// WithPlugin records the plugin that returned s and returns s.
+// WithPlugin records the plugin that returned s and returns s. A status
+// that already names the plugin is left as is, so a plugin may return the
+// same status, made once with its name, from concurrent calls: statuses
+// are not changed otherwise once returned.
 func (s *Status) WithPlugin(name string) *Status {
-	if s != nil {
+	if s != nil && s.plugin != name {
 		s.plugin = name
 	}
 	return s

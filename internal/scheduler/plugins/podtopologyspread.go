@@ -64,6 +64,9 @@ type PodTopologySpread struct {
 	statefulSets     appsv1listers.StatefulSetLister
 	// scanAll turns the snapshot's indexes off (tests compare both ways).
 	scanAll bool
+	// rejectSkew and rejectMissing are Filter's rejections, made once:
+	// statuses are not changed once returned, so nodes can share them.
+	rejectSkew, rejectMissing *framework.Status
 }
 
 // NewPodTopologySpread is the plugin's factory.
@@ -72,7 +75,9 @@ func NewPodTopologySpread(raw json.RawMessage, h framework.Handle) (framework.Pl
 	if err := framework.PluginArgs(raw, &args); err != nil {
 		return nil, err
 	}
-	p := &PodTopologySpread{h: h}
+	p := &PodTopologySpread{h: h,
+		rejectSkew:    framework.NewStatus(framework.Unschedulable, ErrReasonTopologySpread).WithPlugin(PodTopologySpreadName),
+		rejectMissing: framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonTopologySpreadMissing).WithPlugin(PodTopologySpreadName)}
 	switch args.DefaultingType {
 	case SystemDefaulting, "":
 		if len(args.DefaultConstraints) > 0 {
@@ -272,11 +277,15 @@ type spreadFilterState struct {
 	// (it then counts in the domain it lands in), else 0.
 	self     []int32
 	affinity RequiredNodeAffinity
+	// verdicts[i] is Filter's answer for constraint i per domain of its
+	// key, nil where Filter looks the node's label up instead.
+	verdicts []*domainVerdicts
 }
 
 func (s *spreadFilterState) Clone() framework.StateData {
 	c := &spreadFilterState{constraints: s.constraints, affinity: s.affinity, domains: s.domains, self: s.self,
-		counts: make([]map[string]int32, len(s.counts)), minMatch: append([]int32(nil), s.minMatch...)}
+		counts: make([]map[string]int32, len(s.counts)), minMatch: append([]int32(nil), s.minMatch...),
+		verdicts: append([]*domainVerdicts(nil), s.verdicts...)}
 	for i, m := range s.counts {
 		c.counts[i] = make(map[string]int32, len(m))
 		for k, v := range m {
@@ -311,7 +320,8 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 		return nil, framework.NewStatus(framework.Skip)
 	}
 	s := &spreadFilterState{constraints: cs, counts: make([]map[string]int32, len(cs)), domains: make([]int, len(cs)),
-		minMatch: make([]int32, len(cs)), self: make([]int32, len(cs)), affinity: NewRequiredNodeAffinity(pod)}
+		minMatch: make([]int32, len(cs)), self: make([]int32, len(cs)), affinity: NewRequiredNodeAffinity(pod),
+		verdicts: make([]*domainVerdicts, len(cs))}
 	for i := range cs {
 		s.counts[i] = map[string]int32{}
 		if cs[i].Selector.Matches(pod.Labels) {
@@ -323,6 +333,9 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 	}
 	for i := range cs {
 		s.updateMin(i)
+	}
+	if !p.scanAll {
+		s.decideDomains(p.h.Snapshot())
 	}
 	state.Write(spreadPreFilterKey, s)
 	return nil, nil
@@ -430,6 +443,7 @@ func (p *PodTopologySpread) updateWithPod(state *framework.CycleState, pod, othe
 		}
 		s.counts[i][node.Labels[c.TopologyKey]] += delta
 		s.updateMin(i)
+		s.decideDomain(i)
 	}
 	return nil
 }
@@ -443,19 +457,24 @@ func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleStat
 	if err != nil {
 		return framework.AsStatus(err)
 	}
-	node := ni.Node()
 	for i := range s.constraints {
-		c := &s.constraints[i]
-		value, ok := node.Labels[c.TopologyKey]
+		if v := s.verdicts[i]; v != nil {
+			if id, known := v.domains.Of(ni); known {
+				switch {
+				case id < 0:
+					return p.rejectMissing
+				case v.over[id]:
+					return p.rejectSkew
+				}
+				continue
+			}
+		}
+		value, ok := ni.Node().Labels[s.constraints[i].TopologyKey]
 		if !ok {
-			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonTopologySpreadMissing)
+			return p.rejectMissing
 		}
-		minMatch := s.minMatch[i]
-		if int32(s.domains[i]) < c.MinDomains {
-			minMatch = 0
-		}
-		if s.counts[i][value]+s.self[i]-minMatch > c.MaxSkew {
-			return framework.NewStatus(framework.Unschedulable, ErrReasonTopologySpread)
+		if s.exceeds(i, value) {
+			return p.rejectSkew
 		}
 	}
 	return nil
