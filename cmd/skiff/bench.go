@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,13 +17,50 @@ import (
 
 // benchCommand groups the benchmarks run against a live cluster.
 func benchCommand() *cobra.Command {
+	var cpuProfile string
+	var stopProfile func() error
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Benchmark a running cluster",
 		Args:  cobra.NoArgs,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if cpuProfile == "" {
+				return nil
+			}
+			var err error
+			stopProfile, err = startCPUProfile(cpuProfile)
+			return err
+		},
+		PersistentPostRunE: func(*cobra.Command, []string) error {
+			if stopProfile == nil {
+				return nil
+			}
+			return stopProfile()
+		},
 	}
+	cmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write the benchmark process's CPU profile (pprof) to this file")
 	cmd.AddCommand(benchSchedulerCommand(), benchPodStartupCommand())
 	return cmd
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // benchSchedulerCommand measures scheduling throughput through the API of
