@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -270,7 +271,22 @@ func (s *Store) validateUpdate(obj, old runtime.Object, subresource string) fiel
 	}
 	m, _ := metaOf(obj)
 	om, _ := metaOf(old)
+	if keepsImmutableMeta(m, om) {
+		return nil
+	}
 	return apivalidation.ValidateObjectMetaAccessorUpdate(m, om, field.NewPath("metadata"))
+}
+
+// keepsImmutableMeta reports, cheaply, that an update leaves alone
+// everything ValidateObjectMetaAccessorUpdate guards (so it would find
+// nothing): most updates do, and only the others pay for its
+// reflection-based comparisons.
+func keepsImmutableMeta(m, om metav1.Object) bool {
+	return m.GetResourceVersion() != "" && m.GetGeneration() >= om.GetGeneration() &&
+		m.GetName() == om.GetName() && m.GetNamespace() == om.GetNamespace() && m.GetUID() == om.GetUID() &&
+		m.GetCreationTimestamp() == om.GetCreationTimestamp() &&
+		m.GetDeletionTimestamp() == nil && om.GetDeletionTimestamp() == nil &&
+		m.GetDeletionGracePeriodSeconds() == nil && om.GetDeletionGracePeriodSeconds() == nil
 }
 
 // readyToRemove reports whether a deleted object has nothing left holding it.
