@@ -53,35 +53,42 @@ func (p Parallelizer) Chunks(ctx context.Context, pieces, chunk int, fn func(sta
 		fn(0, pieces)
 		return
 	}
-	var next atomic.Int64
-	var stop atomic.Bool
-	work := func() {
-		for !stop.Load() && ctx.Err() == nil {
-			start := int(next.Add(int64(chunk))) - chunk
-			if start >= pieces {
-				return
-			}
-			if !fn(start, min(start+chunk, pieces)) {
-				stop.Store(true)
-				return
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	wg.Add(workers - 1)
+	r := &chunkRun{ctx: ctx, pieces: pieces, chunk: chunk, fn: fn}
+	r.helpers.Add(workers - 1)
 	for range workers - 1 {
-		go func() {
-			defer wg.Done()
-			work()
-		}()
+		go r.help()
 	}
-	work()
-	wg.Wait()
+	r.work()
+	r.helpers.Wait()
 }
 
-// Workers is how many goroutines Chunks would use for pieces in ranges
-// of chunk.
-func (p Parallelizer) Workers(pieces, chunk int) int {
-	chunk = max(chunk, 1)
-	return max(min(p.workers, runtime.GOMAXPROCS(0), (pieces+chunk-1)/chunk), 1)
+// chunkRun is one Chunks call shared by its goroutines (one allocation).
+type chunkRun struct {
+	ctx           context.Context
+	pieces, chunk int
+	fn            func(start, end int) bool
+	// next is the start of the next range to hand out; stop is set once
+	// fn returned false.
+	next    atomic.Int64
+	stop    atomic.Bool
+	helpers sync.WaitGroup
+}
+
+func (r *chunkRun) help() {
+	defer r.helpers.Done()
+	r.work()
+}
+
+// work runs ranges until none is left or the run stops.
+func (r *chunkRun) work() {
+	for !r.stop.Load() && r.ctx.Err() == nil {
+		start := int(r.next.Add(int64(r.chunk))) - r.chunk
+		if start >= r.pieces {
+			return
+		}
+		if !r.fn(start, min(start+r.chunk, r.pieces)) {
+			r.stop.Store(true)
+			return
+		}
+	}
 }

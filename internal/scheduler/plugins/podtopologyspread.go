@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 
 	appsv1listers "k8s.io/client-go/listers/apps/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
@@ -136,8 +137,9 @@ func (p *PodTopologySpread) constraints(pod *corev1.Pod, action corev1.Unsatisfi
 	if len(pod.Spec.TopologySpreadConstraints) > 0 {
 		return parseConstraints(pod, pod.Spec.TopologySpreadConstraints, action, nil)
 	}
-	if len(p.defaults) == 0 {
-		return nil, nil
+	withAction := func(c corev1.TopologySpreadConstraint) bool { return c.WhenUnsatisfiable == action }
+	if !slices.ContainsFunc(p.defaults, withAction) {
+		return nil, nil // no need for the selector (services, controllers)
 	}
 	sel := p.defaultSelector(pod)
 	if sel.Empty() {
