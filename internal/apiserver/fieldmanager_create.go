@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -29,18 +30,21 @@ import (
 // empty object's comparison with the new one marks added or modified,
 // minus the resource's reset fields.
 //
-// Upstream converts the objects to the served version first (a deep copy)
-// and validates the new one while typing it. The object here is already of
-// the served version's Go type, and its schema is generated from that same
-// type, so validation could only fail on associative-list items without
-// their keys (duplicates are allowed on Update) — which the comparison
-// reports too. Any error sends the request down the upstream path, which
-// then decides what to do exactly as before.
+// Upstream converts the objects to the served version first (a deep copy),
+// types and validates them, and compares them. The object here is already
+// of the served version's Go type and its schema is generated from that
+// same type, so validation could only fail where the comparison fails too
+// (associative-list items without their keys; duplicates are allowed on
+// Update). addedFields walks the object once, without copying or
+// validating it. Anything it does not reproduce exactly, and any error,
+// sends the request down the upstream path, which then decides as before.
 type createTracker struct {
-	// empty is the resource's empty object in the served version, as
-	// upstream types the live object of a create. Never modified.
-	empty runtime.Object
-	// goType is empty's Go type; other objects take the upstream path.
+	// emptyData is the resource's empty object in the served version, as
+	// upstream types the live object of a create, as unstructured data.
+	// Never modified.
+	emptyData map[string]interface{}
+	// goType is the empty object's Go type; other objects take the
+	// upstream path.
 	goType reflect.Type
 	// schema and typeRef type the resource's objects.
 	schema  *smdschema.Schema
@@ -51,6 +55,8 @@ type createTracker struct {
 	reset fieldpath.Filter
 	// strip is the metadata no manager owns (upstream's stripMeta set).
 	strip *fieldpath.Set
+	// frames recycles the walks' path stacks.
+	frames sync.Pool
 }
 
 // newCreateTracker builds h's tracker, or returns an error when h's objects
@@ -65,13 +71,21 @@ func newCreateTracker(s *Server, h *resourceHandler, tc managedfields.TypeConver
 	if err != nil {
 		return nil, fmt.Errorf("type empty %s: %w", h.res.GVR, err)
 	}
+	ev, err := value.NewValueReflect(empty)
+	if err != nil {
+		return nil, fmt.Errorf("empty %s: %w", h.res.GVR, err)
+	}
+	data, ok := ev.Unstructured().(map[string]interface{})
+	if !ok {
+		return nil, fmt.Errorf("empty %s is not an object", h.res.GVR)
+	}
 	ct := &createTracker{
-		empty:   empty,
-		goType:  reflect.TypeOf(empty),
-		schema:  tv.Schema(),
-		typeRef: tv.TypeRef(),
-		version: gv.String(),
-		strip:   strippedMetadata(),
+		emptyData: data,
+		goType:    reflect.TypeOf(empty),
+		schema:    tv.Schema(),
+		typeRef:   tv.TypeRef(),
+		version:   gv.String(),
+		strip:     strippedMetadata(),
 	}
 	if filters := resetFields(h, ""); filters != nil {
 		ct.reset = filters[fieldpath.APIVersion(ct.version)]
@@ -140,20 +154,16 @@ func (ct *createTracker) track(obj runtime.Object, manager string) bool {
 // fieldSet is what obj sets compared with the empty object, without the
 // reset and stripped fields.
 func (ct *createTracker) fieldSet(obj runtime.Object) (*fieldpath.Set, error) {
-	lv, err := value.NewValueReflect(ct.empty)
+	frames, _ := ct.frames.Get().(*fieldFrames)
+	if frames == nil {
+		frames = new(fieldFrames)
+	}
+	set, err := addedFields{schema: ct.schema, frames: frames}.of(ct.emptyData, obj, ct.typeRef)
+	clear(frames[:])
+	ct.frames.Put(frames)
 	if err != nil {
 		return nil, err
 	}
-	rv, err := value.NewValueReflect(obj)
-	if err != nil {
-		return nil, err
-	}
-	live := typed.AsTypedUnvalidated(lv, ct.schema, ct.typeRef)
-	cmp, err := live.Compare(typed.AsTypedUnvalidated(rv, ct.schema, ct.typeRef))
-	if err != nil {
-		return nil, err
-	}
-	set := cmp.Added.Union(cmp.Modified)
 	if ct.reset != nil {
 		set = ct.reset.Filter(set)
 	}
