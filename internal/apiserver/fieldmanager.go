@@ -71,15 +71,23 @@ func (f *fieldManagers) get(s *Server, h *resourceHandler, sub string) (*managed
 // resetFields are the fields a write through this endpoint cannot change,
 // so nobody comes to own them through it.
 func resetFields(h *resourceHandler, sub string) map[fieldpath.APIVersion]fieldpath.Filter {
-	if !h.res.HasStatus {
+	reset := resetPaths(h, sub)
+	if reset == nil {
 		return nil
-	}
-	reset := fieldpath.NewSet(fieldpath.MakePathOrDie("status"))
-	if sub == "status" || sub == "approval" {
-		reset = fieldpath.NewSet(fieldpath.MakePathOrDie("spec"))
 	}
 	gv := fieldpath.APIVersion(h.res.GVR.GroupVersion().String())
 	return map[fieldpath.APIVersion]fieldpath.Filter{gv: fieldpath.NewExcludeSetFilter(reset)}
+}
+
+// resetPaths are resetFields' paths (each with everything below it), or nil.
+func resetPaths(h *resourceHandler, sub string) *fieldpath.Set {
+	if !h.res.HasStatus {
+		return nil
+	}
+	if sub == "status" || sub == "approval" {
+		return fieldpath.NewSet(fieldpath.MakePathOrDie("spec"))
+	}
+	return fieldpath.NewSet(fieldpath.MakePathOrDie("status"))
 }
 
 // trackUpdate records manager's ownership of what changed from live to obj.

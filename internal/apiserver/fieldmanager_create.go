@@ -51,8 +51,9 @@ type createTracker struct {
 	typeRef smdschema.TypeRef
 	// version is the served group version, the entry's apiVersion.
 	version string
-	// reset filters out the fields a write through the resource cannot set.
-	reset fieldpath.Filter
+	// reset are the fields a write through the resource cannot set (nil
+	// when there are none).
+	reset *fieldpath.Set
 	// strip is the metadata no manager owns (upstream's stripMeta set).
 	strip *fieldpath.Set
 	// frames recycles the walks' path stacks.
@@ -87,9 +88,7 @@ func newCreateTracker(s *Server, h *resourceHandler, tc managedfields.TypeConver
 		version:   gv.String(),
 		strip:     strippedMetadata(),
 	}
-	if filters := resetFields(h, ""); filters != nil {
-		ct.reset = filters[fieldpath.APIVersion(ct.version)]
-	}
+	ct.reset = resetPaths(h, "")
 	return ct, nil
 }
 
@@ -158,16 +157,10 @@ func (ct *createTracker) fieldSet(obj runtime.Object) (*fieldpath.Set, error) {
 	if frames == nil {
 		frames = new(fieldFrames)
 	}
-	set, err := addedFields{schema: ct.schema, frames: frames}.of(ct.emptyData, obj, ct.typeRef)
+	set, err := addedFields{schema: ct.schema, frames: frames, reset: ct.reset, strip: ct.strip}.of(ct.emptyData, obj, ct.typeRef)
 	clear(frames[:])
 	ct.frames.Put(frames)
-	if err != nil {
-		return nil, err
-	}
-	if ct.reset != nil {
-		set = ct.reset.Filter(set)
-	}
-	return set.Difference(ct.strip), nil
+	return set, err
 }
 
 // createTracker returns h's create tracker, or nil when creates of h take

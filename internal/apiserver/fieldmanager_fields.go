@@ -26,6 +26,10 @@ var errUnusual = errors.New("object needs the upstream field manager")
 // the comparison would fail or take a path not reproduced here.
 type addedFields struct {
 	schema *smdschema.Schema
+	// reset are paths left out with everything below them; strip are
+	// paths left out themselves (their children are kept). Either may be
+	// empty.
+	reset, strip *fieldpath.Set
 	// frames holds the path being walked, one frame per depth; deeper
 	// objects take the upstream path.
 	frames *fieldFrames
@@ -63,6 +67,12 @@ type fieldFrame struct {
 	set  *fieldpath.Set
 	// depth is the frame's index in the walk's frames.
 	depth int
+	// muted frames record nothing: they are reset, or below a reset path.
+	// stripped frames do not record themselves.
+	muted, stripped bool
+	// reset and strip are the nodes of addedFields' sets at this path, or
+	// nil when nothing below is left out.
+	reset, strip *fieldpath.Set
 }
 
 func (f *fieldFrame) elem() fieldpath.PathElement {
@@ -82,7 +92,7 @@ func (f *fieldFrame) node() *fieldpath.Set {
 
 // record adds f's own path to the set.
 func (f *fieldFrame) record() {
-	if f.parent != nil {
+	if f.parent != nil && !f.muted && !f.stripped {
 		f.parent.node().Members.Insert(f.elem())
 	}
 }
@@ -94,8 +104,24 @@ func (a addedFields) child(f *fieldFrame, name *string, pe fieldpath.PathElement
 		return nil, errUnusual
 	}
 	c := &a.frames[d]
-	*c = fieldFrame{parent: f, name: name, pe: pe, depth: d}
+	*c = fieldFrame{parent: f, name: name, pe: pe, depth: d, muted: f.muted}
+	if f.reset != nil || f.strip != nil {
+		e := c.elem()
+		c.muted = c.muted || (f.reset != nil && f.reset.Members.Has(e))
+		c.stripped = f.strip != nil && f.strip.Members.Has(e)
+		c.reset = childSet(f.reset, e)
+		c.strip = childSet(f.strip, e)
+	}
 	return c, nil
+}
+
+// childSet is s's node below e, or nil.
+func childSet(s *fieldpath.Set, e fieldpath.PathElement) *fieldpath.Set {
+	if s == nil {
+		return nil
+	}
+	c, _ := s.Children.Get(e)
+	return c
 }
 
 // of returns the set of paths obj (a pointer to a Go struct) adds to or
@@ -106,7 +132,7 @@ func (a addedFields) of(empty map[string]interface{}, obj interface{}, tr smdsch
 		return nil, err
 	}
 	root := &a.frames[0]
-	*root = fieldFrame{set: &fieldpath.Set{}}
+	*root = fieldFrame{set: &fieldpath.Set{}, reset: a.reset, strip: a.strip}
 	if err := a.compare(root, tr, empty, true, rv); err != nil {
 		return nil, err
 	}
@@ -121,7 +147,8 @@ func (a addedFields) compare(f *fieldFrame, tr smdschema.TypeRef, lhs interface{
 	}
 	ar := deduceAtom(atom, rhs.k)
 	if lhsOK {
-		if al := deduceAtom(atom, unstructuredKind(lhs)); !al.Equals(&ar) {
+		// Both come from atom: the same parts mean equal atoms.
+		if al := deduceAtom(atom, unstructuredKind(lhs)); al.Scalar != ar.Scalar || al.List != ar.List || al.Map != ar.Map {
 			return errUnusual
 		}
 	}
