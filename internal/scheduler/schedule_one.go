@@ -230,8 +230,10 @@ func (s *Scheduler) filterNodes(ctx context.Context, fwk *framework.Framework, s
 }
 
 // collectFeasible walks the filter results in order: the first want
-// feasible nodes are the result, the rejections before the last of them
-// go to diag, and the next cycle starts after it.
+// feasible nodes are the result and the next cycle starts after the last
+// of them. Only when no node fits do the rejections go to diag: it is
+// read for the FitError and preemption alone, and filing hundreds of
+// rejections by node name costs more than the filtering of a spread pod.
 func (s *Scheduler) collectFeasible(nodes []*framework.NodeInfo, statuses []*framework.Status, start, want int, diag *framework.Diagnosis) []*framework.NodeInfo {
 	n := len(nodes)
 	if cap(s.feasibleBuf) < want {
@@ -240,16 +242,21 @@ func (s *Scheduler) collectFeasible(nodes []*framework.NodeInfo, statuses []*fra
 	feasible := s.feasibleBuf[:0]
 	i := 0
 	for ; i < n && len(feasible) < want; i++ {
-		ni := nodes[(start+i)%n]
-		if st := statuses[i]; st != nil {
-			diag.NodeToStatus[ni.Name()] = st
-			diag.UnschedulablePlugins.Insert(st.Plugin())
-			continue
+		if statuses[i] == nil {
+			feasible = append(feasible, nodes[(start+i)%n])
 		}
-		feasible = append(feasible, ni)
 	}
 	s.nextStartNodeIndex = (start + i) % n
-	return feasible
+	if len(feasible) > 0 {
+		return feasible
+	}
+	for i, st := range statuses {
+		if st != nil {
+			diag.NodeToStatus[nodes[(start+i)%n].Name()] = st
+			diag.UnschedulablePlugins.Insert(st.Plugin())
+		}
+	}
+	return nil
 }
 
 // numFeasibleNodesToFind is how many feasible nodes are enough: all of a

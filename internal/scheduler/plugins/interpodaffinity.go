@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -41,6 +42,9 @@ type InterPodAffinity struct {
 	namespaces           corev1listers.NamespaceLister
 	// scanAll turns the snapshot's indexes off (tests compare both ways).
 	scanAll bool
+	// Filter's rejections, made once (statuses are not changed once
+	// returned, so nodes can share them).
+	rejectExistingAnti, rejectAnti, rejectAffinity *framework.Status
 }
 
 // NewInterPodAffinity is the plugin's factory.
@@ -49,7 +53,10 @@ func NewInterPodAffinity(raw json.RawMessage, h framework.Handle) (framework.Plu
 	if err := framework.PluginArgs(raw, &args); err != nil {
 		return nil, err
 	}
-	p := &InterPodAffinity{h: h, hardWeight: 1, ignoreExistingPrefer: args.IgnorePreferredTermsOfExistingPods}
+	p := &InterPodAffinity{h: h, hardWeight: 1, ignoreExistingPrefer: args.IgnorePreferredTermsOfExistingPods,
+		rejectExistingAnti: framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinity).WithPlugin(InterPodAffinityName),
+		rejectAnti:         framework.NewStatus(framework.Unschedulable, ErrReasonAntiAffinity).WithPlugin(InterPodAffinityName),
+		rejectAffinity:     framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinity).WithPlugin(InterPodAffinityName)}
 	if w := args.HardPodAffinityWeight; w != nil {
 		if *w < 0 || *w > 100 {
 			return nil, fmt.Errorf("hardPodAffinityWeight: Invalid value: %d: not in valid range [0-100]", *w)
@@ -108,11 +115,25 @@ type ipaFilterState struct {
 	existingAnti topologyCounts
 	affinity     topologyCounts
 	anti         topologyCounts
+	// existingAntiKeys are the topology keys in existingAnti, each once:
+	// Filter looks up these of a node's labels, not all of them.
+	existingAntiKeys []string
 }
 
 func (s *ipaFilterState) Clone() framework.StateData {
 	return &ipaFilterState{pod: s.pod, nsLabels: s.nsLabels, existingAnti: s.existingAnti.clone(),
-		affinity: s.affinity.clone(), anti: s.anti.clone()}
+		affinity: s.affinity.clone(), anti: s.anti.clone(), existingAntiKeys: s.existingAntiKeys}
+}
+
+// keyExistingAnti (re)computes existingAntiKeys after existingAnti changed.
+func (s *ipaFilterState) keyExistingAnti() {
+	var keys []string
+	for pair := range s.existingAnti {
+		if !slices.Contains(keys, pair.key) {
+			keys = append(keys, pair.key)
+		}
+	}
+	s.existingAntiKeys = keys
 }
 
 // namespaceLabels returns the labels of namespace ns (nil if unknown).
@@ -200,6 +221,7 @@ func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleSt
 			}
 		}
 	}
+	s.keyExistingAnti()
 	state.Write(ipaPreFilterKey, s)
 	return nil, nil
 }
@@ -315,6 +337,7 @@ func (p *InterPodAffinity) update(state *framework.CycleState, e *framework.PodI
 	}
 	s.addExistingAnti(e, node, delta)
 	s.addIncoming(e.Pod, node, delta)
+	s.keyExistingAnti()
 	return nil
 }
 
@@ -325,20 +348,18 @@ func (p *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState
 		return framework.AsStatus(err)
 	}
 	node := ni.Node()
-	if len(s.existingAnti) > 0 {
-		for k, v := range node.Labels {
-			if s.existingAnti[topologyPair{k, v}] > 0 {
-				return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinity)
-			}
+	for _, k := range s.existingAntiKeys {
+		if v, ok := node.Labels[k]; ok && s.existingAnti[topologyPair{k, v}] > 0 {
+			return p.rejectExistingAnti
 		}
 	}
 	for _, t := range s.pod.RequiredAntiAffinityTerms {
 		if v, ok := node.Labels[t.TopologyKey]; ok && s.anti[topologyPair{t.TopologyKey, v}] > 0 {
-			return framework.NewStatus(framework.Unschedulable, ErrReasonAntiAffinity)
+			return p.rejectAnti
 		}
 	}
 	if !s.satisfiesAffinity(node) {
-		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinity)
+		return p.rejectAffinity
 	}
 	return nil
 }
