@@ -14,7 +14,7 @@ import (
 // errUnusual marks an object the create fast path leaves to the upstream
 // field manager: anything structured-merge-diff would reject, or treat in a
 // way this walk does not reproduce.
-var errUnusual = errors.New("object needs the upstream field manager")
+var errUnusual = errors.New("apiserver: object needs the upstream field manager")
 
 // addedFields is what structured-merge-diff's comparison of a resource's
 // empty object (lhs) with a new object (rhs) reports added or modified, for
