@@ -112,14 +112,15 @@ func TestWatchGoneAfterCompaction(t *testing.T) {
 	if err != nil || page1.Continue == "" {
 		t.Fatalf("first page: %v %v", page1, err)
 	}
-	// Keep writing until the old revision is compacted away: a watch from it
-	// then ends with 410 Gone ("too old resource version").
+	// Keep writing until the first page's revision (the newer of the two) is
+	// compacted away: its continue token then expires, and a watch from the
+	// older one ends with 410 Gone ("too old resource version").
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 1; time.Now().Before(deadline); i++ {
 		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("c%d", i)}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := cms.List(ctx, metav1.ListOptions{ResourceVersion: old.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+		_, err := cms.List(ctx, metav1.ListOptions{ResourceVersion: page1.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
 		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
 			break
 		}
