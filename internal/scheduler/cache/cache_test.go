@@ -1,9 +1,12 @@
 package cache
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/skiffhq/skiff/internal/scheduler/framework"
 	st "github.com/skiffhq/skiff/internal/scheduler/schedtest"
@@ -135,4 +138,62 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestSnapshotLaidOutInListOrder: whatever nodes and pods come and go, the
+// snapshot's NodeInfos sit in one block in the order of its list, the map,
+// the list and the affinity sets hold the same NodeInfo per node, and
+// each holds what the cache holds for the node.
+func TestSnapshotLaidOutInListOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	c := New()
+	snap := &framework.Snapshot{}
+	var pods []*corev1.Pod
+	for round := range 200 {
+		switch r := rng.IntN(10); {
+		case r == 0:
+			c.AddNode(node(fmt.Sprint("n", rng.IntN(30)), fmt.Sprint("z", rng.IntN(3))))
+		case r == 1:
+			c.RemoveNode(node(fmt.Sprint("n", rng.IntN(30)), ""))
+		case r < 5 && len(pods) > 0:
+			k := rng.IntN(len(pods))
+			c.RemovePod(pods[k])
+			pods = append(pods[:k], pods[k+1:]...)
+		default:
+			w := st.MakePod().Name(fmt.Sprint("p", round)).Node(fmt.Sprint("n", rng.IntN(30))).Req("cpu", "100m")
+			if rng.IntN(3) == 0 {
+				w = w.PodAntiAffinity(st.PodAffinityTerm(corev1.LabelHostname, "app", "x"))
+			}
+			p := w.Obj()
+			p.UID = types.UID(p.Name)
+			c.AddPod(p)
+			pods = append(pods, p)
+		}
+		c.UpdateSnapshot(snap)
+		cached := c.Dump()
+		for i, ni := range snap.List() {
+			name := ni.Name()
+			if ni != &c.block[i] || snap.NodeInfoMap[name] != ni {
+				t.Fatalf("round %d: node %s at %d is not the block's NodeInfo in list and map", round, name, i)
+			}
+			for _, m := range []map[string]*framework.NodeInfo{snap.HavePodsWithAffinity, snap.HavePodsWithRequiredAntiAffinity} {
+				if held, ok := m[name]; ok && held != ni {
+					t.Fatalf("round %d: an affinity set holds another NodeInfo of %s", round, name)
+				}
+			}
+			want := cached[name]
+			if ni.Requested.MilliCPU != want.Requested.MilliCPU || len(ni.Pods) != len(want.Pods) ||
+				len(ni.PodsWithRequiredAntiAffinity) != len(want.PodsWithRequiredAntiAffinity) {
+				t.Fatalf("round %d: node %s: snapshot has %+v and %d pods, cache %+v and %d pods",
+					round, name, ni.Requested, len(ni.Pods), want.Requested, len(want.Pods))
+			}
+			_, listed := snap.HavePodsWithRequiredAntiAffinity[name]
+			if listed != (len(ni.PodsWithRequiredAntiAffinity) > 0) {
+				t.Fatalf("round %d: node %s listed with anti-affinity pods: %v", round, name, listed)
+			}
+		}
+		if len(snap.NodeInfoMap) != snap.NumNodes() {
+			t.Fatalf("round %d: %d nodes in the map, %d in the list", round, len(snap.NodeInfoMap), snap.NumNodes())
+		}
+	}
 }

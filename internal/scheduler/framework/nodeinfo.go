@@ -9,7 +9,8 @@ import (
 
 // NodeInfo is one node with the pods on it (bound or assumed) and the sums
 // the filters need. The scheduling cycle reads clones (see Snapshot); only
-// the cache mutates its own copies.
+// the cache mutates its own copies, and reuses a snapshot's NodeInfo for
+// the node's next copy.
 type NodeInfo struct {
 	// The fields every filter reads come first, so that a cycle touching
 	// hundreds of nodes loads few cache lines per node. name,

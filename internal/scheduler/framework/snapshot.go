@@ -11,7 +11,9 @@ import (
 // Snapshot is the immutable view of the cluster one scheduling cycle
 // decides on: a NodeInfo per node, in an order that interleaves zones,
 // and indexes over them. The cache refreshes it in place between cycles
-// (cache.UpdateSnapshot), node by node.
+// (cache.UpdateSnapshot), node by node, reusing the memory of NodeInfos
+// it replaces: a NodeInfo read from the snapshot is valid until the next
+// refresh (Clone it to keep it longer).
 type Snapshot struct {
 	// NodeInfoMap and NodeInfoList hold the same NodeInfos.
 	NodeInfoMap  map[string]*NodeInfo
@@ -123,6 +125,19 @@ func (s *Snapshot) ReplaceNode(name string, ni *NodeInfo) {
 	}
 	if len(ni.PodsWithRequiredAntiAffinity) > 0 {
 		s.HavePodsWithRequiredAntiAffinity[name] = ni
+	}
+}
+
+// MoveNode makes ni, a copy of the NodeInfo the snapshot holds for name
+// (same node, pods and sums), the one it holds from now on; the indexes
+// stay as they are. The cache uses it to lay NodeInfos out in list order.
+// Only between cycles.
+func (s *Snapshot) MoveNode(name string, ni *NodeInfo) {
+	s.NodeInfoMap[name] = ni
+	for _, m := range []map[string]*NodeInfo{s.HavePodsWithAffinity, s.HavePodsWithRequiredAntiAffinity, s.HavePodsWithScoringAffinity} {
+		if _, ok := m[name]; ok {
+			m[name] = ni
+		}
 	}
 }
 
