@@ -3,6 +3,7 @@ package framework
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"k8s.io/apimachinery/pkg/util/sets"
 )
@@ -48,6 +49,16 @@ func NewCycleState() *CycleState {
 
 // Read returns the data under key.
 func (c *CycleState) Read(key StateKey) (StateData, error) {
+	// Plugins read with the constant they wrote with: the same bytes in
+	// memory, recognised without comparing them (Filter and Score read
+	// several times per node). Other keys of the same text are compared
+	// in full.
+	p := unsafe.StringData(string(key))
+	for i := range c.data {
+		if k := c.data[i].key; len(k) == len(key) && unsafe.StringData(string(k)) == p {
+			return c.data[i].val, nil
+		}
+	}
 	for i := range c.data {
 		if c.data[i].key == key {
 			return c.data[i].val, nil

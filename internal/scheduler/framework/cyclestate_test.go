@@ -2,6 +2,7 @@ package framework_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/skiffhq/skiff/internal/scheduler/framework"
@@ -43,7 +44,15 @@ func TestCycleState(t *testing.T) {
 			}
 		})
 	}
+	// A key with the text of a written one but other bytes in memory (not
+	// the constant the plugin wrote with) still finds the data.
 	s := framework.NewCycleState()
+	s.Write("PreFilterA", &counter{n: 1})
+	s.Write("PreFilterB", &counter{n: 2})
+	if d, err := s.Read(framework.StateKey(strings.Clone("PreFilterB"))); err != nil || d.(*counter).n != 2 {
+		t.Errorf("Read of a copied key = %v, %v; want counter 2", d, err)
+	}
+	s = framework.NewCycleState()
 	s.Write("a", &counter{n: 1})
 	c := s.Clone()
 	d, _ := c.Read("a")
