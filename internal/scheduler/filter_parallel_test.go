@@ -80,6 +80,9 @@ func schedulerWithParallelism(t *testing.T, n int) *Scheduler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Helpers from the first node on, or these small clusters would be
+	// filtered by one goroutine whatever n is.
+	s.parallelism = framework.NewParallelizer(n).HelpAfter(0)
 	return s
 }
 

@@ -180,7 +180,7 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, fwk *framework.Framewo
 // filterChunk is how many nodes a filtering goroutine takes at a time:
 // few, so that goroutines still busy when enough nodes were found waste
 // little work past the cut-off; enough that handing them out is cheap.
-const filterChunk = 16
+const filterChunk = 8
 
 // filterNodes runs the filters over nodes in parallel, starting where the
 // last cycle stopped, until enough feasible nodes are found. The result is

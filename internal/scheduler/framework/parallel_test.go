@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestChunksHandOutAPrefix checks what filtering relies on: Chunks calls
@@ -37,7 +38,7 @@ func TestChunksHandOutAPrefix(t *testing.T) {
 				var mu sync.Mutex
 				var ranges [][2]int
 				calls := 0
-				NewParallelizer(tc.workers).Chunks(context.Background(), tc.pieces, tc.chunk, func(lo, hi int) bool {
+				NewParallelizer(tc.workers).HelpAfter(0).Chunks(context.Background(), tc.pieces, tc.chunk, func(lo, hi int) bool {
 					mu.Lock()
 					ranges = append(ranges, [2]int{lo, hi})
 					calls++
@@ -68,6 +69,40 @@ func TestChunksHandOutAPrefix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChunksHelpLongLoopsOnly: a loop that ends before the help-after
+// duration runs on the calling goroutine alone; one that runs longer gets
+// helpers.
+func TestChunksHelpLongLoopsOnly(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	goroutines := func(p Parallelizer, pieceTime time.Duration) int {
+		var mu sync.Mutex
+		seen := map[uint64]bool{}
+		p.Chunks(context.Background(), 64, 1, func(lo, hi int) bool {
+			mu.Lock()
+			seen[goroutineID()] = true
+			mu.Unlock()
+			time.Sleep(pieceTime)
+			return true
+		})
+		return len(seen)
+	}
+	if n := goroutines(NewParallelizer(4).HelpAfter(time.Hour), 0); n != 1 {
+		t.Errorf("a short loop ran on %d goroutines, want 1", n)
+	}
+	if n := goroutines(NewParallelizer(4).HelpAfter(time.Millisecond), time.Millisecond); n < 2 {
+		t.Errorf("a long loop ran on %d goroutine(s), want helpers", n)
+	}
+}
+
+// goroutineID is the calling goroutine's number, from its stack header.
+func goroutineID() uint64 {
+	buf := make([]byte, 32)
+	buf = buf[:runtime.Stack(buf, false)]
+	var id uint64
+	fmt.Sscanf(string(buf), "goroutine %d ", &id)
+	return id
 }
 
 // TestChunksEndedContext: nothing runs once the context has ended.
