@@ -33,7 +33,8 @@ type Options struct {
 	// Identity names this instance in the lease; default hostname_uuid.
 	Identity string
 
-	// Parallelism is the number of goroutines filtering and scoring nodes.
+	// Parallelism is the most goroutines filtering and scoring nodes (and
+	// never more than GOMAXPROCS); loops shorter than 100µs run on one.
 	Parallelism int
 	// QPS and Burst limit the scheduler's API client.
 	QPS   float32
