@@ -9,9 +9,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/tools/record"
 
 	"github.com/skiffhq/skiff/internal/scheduler/framework"
 	"github.com/skiffhq/skiff/internal/scheduler/schedtest"
@@ -72,14 +69,7 @@ func TestParallelFilteringIsSequential(t *testing.T) {
 
 func schedulerWithParallelism(t *testing.T, n int) *Scheduler {
 	t.Helper()
-	o := noElection()
-	o.Parallelism = n
-	client := fake.NewSimpleClientset()
-	s, err := New(client, informers.NewSharedInformerFactory(client, 0), newConfig(o),
-		func(string) record.EventRecorder { return record.NewFakeRecorder(1000) }, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newTestScheduler(t)
 	// Helpers from the first node on, or these small clusters would be
 	// filtered by one goroutine whatever n is.
 	s.parallelism = framework.NewParallelizer(n).HelpAfter(0)

@@ -35,13 +35,6 @@ func (d *NodeDomains) Of(ni *NodeInfo) (id int32, known bool) {
 	return d.ids[i], true
 }
 
-// nodeDomainsEntry is the memory of one key: its index (nil until the key
-// was asked for twice in gen) and the generation it is for.
-type nodeDomainsEntry struct {
-	gen uint64
-	set *NodeDomains
-}
-
 // NodeDomains returns the domains of the label key over the snapshot's
 // nodes. Like NodeMatches it returns nil the first time a key is asked for
 // in a generation of the nodes' labels, so that labels changing between
@@ -50,18 +43,7 @@ type nodeDomainsEntry struct {
 func (s *Snapshot) NodeDomains(key string) *NodeDomains {
 	s.matchesMu.Lock()
 	defer s.matchesMu.Unlock()
-	e, ok := s.nodeDomains[key]
-	if !ok || e.gen != s.labelsGen {
-		if s.nodeDomains == nil || len(s.nodeDomains) >= maxNodeDomainKeys {
-			s.nodeDomains = map[string]*nodeDomainsEntry{}
-		}
-		s.nodeDomains[key] = &nodeDomainsEntry{gen: s.labelsGen}
-		return nil
-	}
-	if e.set == nil {
-		e.set = s.buildNodeDomains(key)
-	}
-	return e.set
+	return remember(&s.nodeDomains, key, s.labelsGen, maxNodeDomainKeys, func() *NodeDomains { return s.buildNodeDomains(key) })
 }
 
 func (s *Snapshot) buildNodeDomains(key string) *NodeDomains {

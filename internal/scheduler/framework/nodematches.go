@@ -65,11 +65,31 @@ func (m *NodeMatches) Domains(key string, nodes []*NodeInfo) int {
 	return len(values)
 }
 
-// nodeMatchEntry is the memory of one predicate: its set (nil until the
-// predicate was asked for twice in gen) and the generation it is for.
-type nodeMatchEntry struct {
+// genEntry is what a snapshot remembers for one key: a value (nil until
+// the key was asked for twice in gen) and the node-label generation it is
+// for.
+type genEntry[T any] struct {
 	gen uint64
-	set *NodeMatches
+	val *T
+}
+
+// remember returns the value of key in memo for generation gen, built the
+// second time the key is asked for in gen: nil the first time, so that a
+// one-off key costs no pass over all nodes. Past maxKeys keys the memory
+// starts over. The caller holds the lock guarding memo.
+func remember[T any](memo *map[string]*genEntry[T], key string, gen uint64, maxKeys int, build func() *T) *T {
+	e, ok := (*memo)[key]
+	if !ok || e.gen != gen {
+		if *memo == nil || len(*memo) >= maxKeys {
+			*memo = map[string]*genEntry[T]{}
+		}
+		(*memo)[key] = &genEntry[T]{gen: gen}
+		return nil
+	}
+	if e.val == nil {
+		e.val = build()
+	}
+	return e.val
 }
 
 // NodeMatches returns which of the snapshot's nodes match, for a predicate
@@ -82,18 +102,7 @@ type nodeMatchEntry struct {
 func (s *Snapshot) NodeMatches(key string, match func(*corev1.Node) bool) *NodeMatches {
 	s.matchesMu.Lock()
 	defer s.matchesMu.Unlock()
-	e, ok := s.matches[key]
-	if !ok || e.gen != s.labelsGen {
-		if s.matches == nil || len(s.matches) >= maxNodeMatchKeys {
-			s.matches = map[string]*nodeMatchEntry{}
-		}
-		s.matches[key] = &nodeMatchEntry{gen: s.labelsGen}
-		return nil
-	}
-	if e.set == nil {
-		e.set = s.buildNodeMatches(match)
-	}
-	return e.set
+	return remember(&s.matches, key, s.labelsGen, maxNodeMatchKeys, func() *NodeMatches { return s.buildNodeMatches(match) })
 }
 
 func (s *Snapshot) buildNodeMatches(match func(*corev1.Node) bool) *NodeMatches {

@@ -43,8 +43,8 @@ type Snapshot struct {
 	// matchesMu guards matches and nodeDomains, the NodeMatches and
 	// NodeDomains memories.
 	matchesMu   sync.Mutex
-	matches     map[string]*nodeMatchEntry
-	nodeDomains map[string]*nodeDomainsEntry
+	matches     map[string]*genEntry[NodeMatches]
+	nodeDomains map[string]*genEntry[NodeDomains]
 }
 
 // NewSnapshot builds a snapshot from objects (tests, benchmarks): pods
