@@ -16,23 +16,19 @@ type NodeDomains struct {
 	Values []string
 	// ids is the domain of each slot's node, -1 when it lacks the key.
 	ids []int32
-	// names is the node of each slot, to recognise NodeInfos of other
-	// snapshots (their slots mean nothing here).
-	names []string
+	// space is the slot space the index was built in: the slots of
+	// NodeInfos of other snapshots mean nothing here.
+	space *slotSpace
 }
 
 // Of returns the number of ni's node's domain, -1 when the node lacks the
 // key; known is false for a NodeInfo this index does not cover, which the
 // caller must then look up itself.
 func (d *NodeDomains) Of(ni *NodeInfo) (id int32, known bool) {
-	if d == nil || ni.slot <= 0 || int(ni.slot) > len(d.names) {
+	if d == nil || d.space == nil || ni.space != d.space || ni.slot <= 0 || int(ni.slot) > len(d.ids) {
 		return -1, false
 	}
-	i := ni.slot - 1
-	if d.names[i] != ni.name {
-		return -1, false
-	}
-	return d.ids[i], true
+	return d.ids[ni.slot-1], true
 }
 
 // NodeDomains returns the domains of the label key over the snapshot's
@@ -47,7 +43,7 @@ func (s *Snapshot) NodeDomains(key string) *NodeDomains {
 }
 
 func (s *Snapshot) buildNodeDomains(key string) *NodeDomains {
-	d := &NodeDomains{ids: make([]int32, len(s.slotNames)), names: append([]string(nil), s.slotNames...)}
+	d := &NodeDomains{ids: make([]int32, len(s.slotNames)), space: s.space}
 	for i := range d.ids {
 		d.ids[i] = -1
 	}

@@ -15,11 +15,13 @@ type NodeInfo struct {
 	// The fields every filter reads come first, so that a cycle touching
 	// hundreds of nodes loads few cache lines per node. name,
 	// unschedulable and taints copy the node's fields; slot is its number
-	// in the snapshot that holds this NodeInfo (0: none), see NodeMatches.
+	// in the slot space of the snapshot that holds this NodeInfo (0: none),
+	// see NodeMatches.
 	node          *corev1.Node
 	name          string
 	unschedulable bool
 	slot          int32
+	space         *slotSpace
 	taints        []corev1.Taint
 	Pods          []*PodInfo
 	// Requested sums the pods' requests.
@@ -156,6 +158,7 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		name:             n.name,
 		unschedulable:    n.unschedulable,
 		slot:             n.slot,
+		space:            n.space,
 		taints:           n.taints,
 		Pods:             append([]*PodInfo(nil), n.Pods...),
 		Requested:        n.Requested.Clone(),

@@ -18,9 +18,9 @@ const maxNodeMatchKeys = 256
 // Snapshot.NodeMatches) and is read only afterwards.
 type NodeMatches struct {
 	bits []uint64
-	// names is the node of each slot, to recognise NodeInfos of other
-	// snapshots (their slots mean nothing here).
-	names []string
+	// space is the slot space the set was built in: the slots of
+	// NodeInfos of other snapshots mean nothing here.
+	space *slotSpace
 	// domainsMu guards domains: per label key, the number of its values
 	// among the matched nodes.
 	domainsMu sync.Mutex
@@ -31,13 +31,10 @@ type NodeMatches struct {
 // for a NodeInfo this set does not cover, which the caller must then
 // match itself.
 func (m *NodeMatches) Matched(ni *NodeInfo) (matched, known bool) {
-	if m == nil || ni.slot <= 0 || int(ni.slot) > len(m.names) {
+	if m == nil || m.space == nil || ni.space != m.space || ni.slot <= 0 || int(ni.slot) > len(m.bits)*64 {
 		return false, false
 	}
 	i := ni.slot - 1
-	if m.names[i] != ni.name {
-		return false, false
-	}
 	return m.bits[i/64]&(1<<(i%64)) != 0, true
 }
 
@@ -106,7 +103,7 @@ func (s *Snapshot) NodeMatches(key string, match func(*corev1.Node) bool) *NodeM
 }
 
 func (s *Snapshot) buildNodeMatches(match func(*corev1.Node) bool) *NodeMatches {
-	m := &NodeMatches{bits: make([]uint64, (len(s.slotNames)+63)/64), names: append([]string(nil), s.slotNames...)}
+	m := &NodeMatches{bits: make([]uint64, (len(s.slotNames)+63)/64), space: s.space}
 	for _, ni := range s.NodeInfoList {
 		if ni.slot <= 0 || ni.Node() == nil {
 			continue
@@ -117,6 +114,11 @@ func (s *Snapshot) buildNodeMatches(match func(*corev1.Node) bool) *NodeMatches 
 	}
 	return m
 }
+
+// slotSpace identifies one numbering of a snapshot's nodes (from one Reset
+// to the next). Within it a slot keeps its node while the node-label
+// generation lasts, and NodeMatches and NodeDomains live no longer.
+type slotSpace struct{ _ int }
 
 // assignSlot gives ni the slot of its node's name, allocating one for a
 // new name.
@@ -132,7 +134,7 @@ func (s *Snapshot) assignSlot(name string, ni *NodeInfo) {
 		}
 		s.slots[name] = slot
 	}
-	ni.slot = slot
+	ni.slot, ni.space = slot, s.space
 }
 
 // freeSlot releases the slot of a node that left the snapshot.

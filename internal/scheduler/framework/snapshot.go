@@ -37,6 +37,7 @@ type Snapshot struct {
 	// changes of the node set or of a node's labels. Changed between
 	// cycles only.
 	slots     map[string]int32
+	space     *slotSpace
 	slotNames []string
 	freeSlots []int32
 	labelsGen uint64
@@ -83,6 +84,7 @@ func (s *Snapshot) Reset() {
 	s.index = newSnapshotIndex()
 	s.domains = nil
 	s.slots, s.slotNames, s.freeSlots = map[string]int32{}, nil, nil
+	s.space = &slotSpace{}
 	s.labelsGen++
 	s.matches = nil
 }
