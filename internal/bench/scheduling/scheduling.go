@@ -11,9 +11,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/skiffhq/skiff/internal/scheduler/framework"
@@ -21,6 +23,9 @@ import (
 
 // bindTimeout bounds the wait for every pod to be bound.
 const bindTimeout = 10 * time.Minute
+
+// boundSelector has the server send bound pods only: one event per pod.
+const boundSelector = "spec.nodeName!="
 
 // Options sizes one benchmark run.
 type Options struct {
@@ -127,13 +132,20 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (res Result, err erro
 	// Watch bindings before the scheduler starts. The field selector has
 	// the server send bound pods only (one event per pod, not two), which
 	// keeps the benchmark's own share of the machine small.
-	w, err := c.CoreV1().Pods(o.Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: benchSelector, FieldSelector: "spec.nodeName!="})
+	pods := c.CoreV1().Pods(o.Namespace)
+	now, err := pods.List(ctx, metav1.ListOptions{LabelSelector: benchSelector, FieldSelector: boundSelector, Limit: 1})
 	if err != nil {
-		return Result{}, fmt.Errorf("watch pods: %w", err)
+		return Result{}, fmt.Errorf("list pods: %w", err)
 	}
-	defer w.Stop()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
 	bound := make(chan map[string]time.Time, 1)
-	go func() { bound <- collectBindings(w, o.Pods) }()
+	watchErr := make(chan error, 1)
+	go func() {
+		b, err := collectBindings(watchCtx, pods, now.ResourceVersion, o.Pods)
+		bound <- b
+		watchErr <- err
+	}()
 
 	schedCtx, stopSched := context.WithCancel(ctx)
 	schedDone := make(chan error, 1)
@@ -157,6 +169,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (res Result, err erro
 	var bindings map[string]time.Time
 	select {
 	case bindings = <-bound:
+		if err := <-watchErr; err != nil {
+			return Result{}, fmt.Errorf("watch bound pods: %w", err)
+		}
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	case <-time.After(bindTimeout):
@@ -223,23 +238,43 @@ func cleanup(ctx context.Context, c kubernetes.Interface, ns string) error {
 	return nil
 }
 
-// collectBindings records when each pod was first seen bound, until n are
-// or the watch ends.
-func collectBindings(w watch.Interface, n int) map[string]time.Time {
+// collectBindings records when each pod was first seen bound, watching
+// from resourceVersion rv until n are or ctx ends. The server ends the
+// watch of a client that falls behind, as upstream does with slow
+// watchers; the watch then resumes from the last version seen.
+func collectBindings(ctx context.Context, pods typedcorev1.PodInterface, rv string, n int) (map[string]time.Time, error) {
 	out := make(map[string]time.Time, n)
-	for ev := range w.ResultChan() {
-		p, ok := ev.Object.(*corev1.Pod)
-		if !ok || p.Spec.NodeName == "" {
-			continue
+	for len(out) < n {
+		w, err := pods.Watch(ctx, metav1.ListOptions{LabelSelector: benchSelector, FieldSelector: boundSelector,
+			ResourceVersion: rv, AllowWatchBookmarks: true})
+		if err != nil {
+			return out, err
 		}
-		if _, seen := out[p.Name]; !seen {
-			out[p.Name] = time.Now()
-			if len(out) == n {
-				return out
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Error {
+				w.Stop()
+				return out, apierrors.FromObject(ev.Object)
+			}
+			if m, err := meta.Accessor(ev.Object); err == nil {
+				rv = m.GetResourceVersion()
+			}
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || p.Spec.NodeName == "" {
+				continue
+			}
+			if _, seen := out[p.Name]; !seen {
+				out[p.Name] = time.Now()
+				if len(out) == n {
+					break
+				}
 			}
 		}
+		w.Stop()
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
 	}
-	return out
+	return out, nil
 }
 
 // checkPlacements verifies that no benchmark node's pod requests (every
