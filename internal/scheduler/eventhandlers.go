@@ -46,8 +46,10 @@ func (s *Scheduler) addEventHandlers() error {
 }
 
 // stripManagedFields drops what the scheduler never reads, to save memory.
+// It only writes when there is something to drop, so it may see an object
+// twice.
 func stripManagedFields(obj any) (any, error) {
-	if m, ok := obj.(metav1.Object); ok {
+	if m, ok := obj.(metav1.Object); ok && m.GetManagedFields() != nil {
 		m.SetManagedFields(nil)
 	}
 	return obj, nil

@@ -226,6 +226,15 @@ func leadOnce(ctx context.Context, cfg *rest.Config, o Options, enabled []knownC
 	return nil
 }
 
+// dropManagedFields is the informers' transform. It only writes when there
+// is something to drop, so it may see an object twice.
+func dropManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok && m.GetManagedFields() != nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
 // runTerm builds everything the controllers share, runs them until ctx ends
 // or one fails, and waits for all of them and their informers to stop.
 func runTerm(ctx context.Context, cfg *rest.Config, o Options, enabled []knownController) error {
@@ -244,8 +253,9 @@ func runTerm(ctx context.Context, cfg *rest.Config, o Options, enabled []knownCo
 		return fmt.Errorf("metadata client: %w", err)
 	}
 	// Resync period 0: no periodic resyncs; reconcilers requeue themselves
-	// when time matters.
-	factory := informers.NewSharedInformerFactory(client, 0)
+	// when time matters. No controller reads managedFields: the caches keep
+	// objects without them, as upstream's controller manager does.
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(dropManagedFields))
 	metaFactory := metadatainformer.NewSharedInformerFactory(meta, 0)
 	// The broadcaster outlives ctx until every controller has stopped, so
 	// their last events are not refused.
