@@ -26,6 +26,7 @@ func serverCommand() *cobra.Command {
 			if o.Agent, err = node.options(); err != nil {
 				return err
 			}
+			server.TuneGC(os.Getenv)
 			return server.Run(cmd.Context(), o)
 		},
 	}
