@@ -51,6 +51,10 @@ type Options struct {
 type Result struct {
 	// PodsPerSecond is Pods over Elapsed.
 	PodsPerSecond float64
+	// PerSecond samples the bindings seen in each whole second of Elapsed,
+	// as upstream's scheduler_perf samples throughput; its median is the
+	// sustained rate, which ramp-up and tail do not pull down.
+	PerSecond []int
 	// P50 and P99 are per-pod latencies from the create request to the
 	// binding seen on a watch (zero in backlog mode).
 	P50, P99 time.Duration
@@ -196,6 +200,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (res Result, err erro
 	slices.Sort(res.Latencies)
 	res.Elapsed = last.Sub(start)
 	res.PodsPerSecond = float64(o.Pods) / res.Elapsed.Seconds()
+	res.PerSecond = perSecond(bindings, start, last)
 	res.P50, res.P99 = Percentile(res.Latencies, 0.50), Percentile(res.Latencies, 0.99)
 	fmt.Fprintf(o.Log, "%d nodes, %d pods: all bound after %v (%.0f pods/s)\n", o.Nodes, o.Pods,
 		res.Elapsed.Round(time.Millisecond), res.PodsPerSecond)
@@ -203,6 +208,29 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (res Result, err erro
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// perSecond counts the bindings in each whole second from start on; the
+// last, partial second is left out.
+func perSecond(bindings map[string]time.Time, start, last time.Time) []int {
+	counts := make([]int, int(last.Sub(start)/time.Second))
+	for _, t := range bindings {
+		if i := int(t.Sub(start) / time.Second); i >= 0 && i < len(counts) {
+			counts[i]++
+		}
+	}
+	return counts
+}
+
+// Median is the median of samples (the lower one of an even count), 0
+// when there are none.
+func Median(samples []int) int {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
 }
 
 // Percentile is the q-quantile (0 < q ≤ 1, nearest rank) of sorted; zero

@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,6 +70,25 @@ func TestCollectBindingsResumesEndedWatches(t *testing.T) {
 	for i := range 3 {
 		if _, ok := got[podName(i)]; !ok {
 			t.Errorf("%s not seen bound; saw %v", podName(i), got)
+		}
+	}
+}
+
+func TestPerSecond(t *testing.T) {
+	start := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	bindings := map[string]time.Time{"a": at(10), "b": at(900), "c": at(1500), "d": at(2100), "e": at(2200), "f": at(2300), "g": at(2600)}
+	got := perSecond(bindings, start, at(2600))
+	if want := []int{2, 1}; !slices.Equal(got, want) { // the partial third second is left out
+		t.Fatalf("perSecond = %v, want %v", got, want)
+	}
+	tests := []struct {
+		samples []int
+		want    int
+	}{{nil, 0}, {[]int{5}, 5}, {[]int{9, 1, 5}, 5}, {[]int{4, 8, 2, 6}, 4}}
+	for _, tc := range tests {
+		if got := Median(tc.samples); got != tc.want {
+			t.Errorf("Median(%v) = %d, want %d", tc.samples, got, tc.want)
 		}
 	}
 }
