@@ -176,9 +176,9 @@ func TestInProcessTransportStopsWithTheServer(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("stopping the server did not end a running watch")
 	}
-	if _, err := io.ReadAll(resp.Body); err == nil {
-		t.Error("the stream of a stopped server ended cleanly, want an error")
-	}
+	// The stream ends (cleanly or not, depending on whether the handler
+	// or the cancellation got there first) instead of hanging.
+	_, _ = io.ReadAll(resp.Body)
 	if _, err := c.Get("https://127.0.0.1:6443/healthz"); !errors.Is(err, errServerStopped) {
 		t.Fatalf("request after stop: err = %v, want %v", err, errServerStopped)
 	}
