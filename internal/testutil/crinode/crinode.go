@@ -157,7 +157,15 @@ func RemoveAllSandboxes(t testing.TB, c *cri.Client) {
 		return
 	}
 	for _, p := range pods {
-		if err := c.StopPodSandbox(ctx, p.GetId()); err != nil {
+		// A container the agent is starting or whose shim is exiting just
+		// then makes a stop fail ("ttrpc: closed"); a later one finds it
+		// settled.
+		err := c.StopPodSandbox(ctx, p.GetId())
+		for try := 1; err != nil && try < 10 && ctx.Err() == nil; try++ {
+			time.Sleep(500 * time.Millisecond)
+			err = c.StopPodSandbox(ctx, p.GetId())
+		}
+		if err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 		if err := c.RemovePodSandbox(ctx, p.GetId()); err != nil {
