@@ -42,6 +42,12 @@ func startNodeCluster(t *testing.T, extra ...string) *cluster {
 		out, _, err := c.kubectl(t, "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{end}`)
 		return err == nil && out == "True", "Ready=" + out
 	})
+	// As on any fresh cluster, pods are refused until the service account
+	// controller has made the namespace's default service account.
+	c.waitFor(t, "the default service account", func() (bool, string) {
+		_, stderr, err := c.kubectl(t, "get", "serviceaccount", "default")
+		return err == nil, stderr
+	})
 	return c
 }
 
