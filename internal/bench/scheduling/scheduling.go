@@ -1,6 +1,7 @@
 package scheduling
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -225,19 +226,17 @@ func perSecond(bindings map[string]time.Time, start, last time.Time) []int {
 // Median is the median of samples (the lower one of an even count), 0
 // when there are none.
 func Median(samples []int) int {
-	if len(samples) == 0 {
-		return 0
-	}
 	s := slices.Clone(samples)
 	slices.Sort(s)
-	return s[(len(s)-1)/2]
+	return Percentile(s, 0.5)
 }
 
 // Percentile is the q-quantile (0 < q ≤ 1, nearest rank) of sorted; zero
 // when sorted is empty.
-func Percentile(sorted []time.Duration, q float64) time.Duration {
+func Percentile[T cmp.Ordered](sorted []T, q float64) T {
 	if len(sorted) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	rank := int(math.Ceil(q*float64(len(sorted)))) - 1
 	return sorted[max(rank, 0)]
