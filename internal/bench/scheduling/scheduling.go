@@ -12,11 +12,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"github.com/skiffhq/skiff/internal/scheduler/framework"
@@ -120,8 +119,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (res Result, err erro
 	createPods := func() error {
 		err := parallelDo(ctx, clients, o.Pods, func(c kubernetes.Interface, i int) error {
 			created[i] = time.Now()
-			_, err := c.CoreV1().Pods(o.Namespace).Create(ctx, benchPod(i), metav1.CreateOptions{})
-			return err
+			return createPod(ctx, c, o.Namespace, benchPod(i))
 		})
 		if err != nil {
 			return fmt.Errorf("create pods: %w", err)
@@ -137,7 +135,10 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (res Result, err erro
 	// Watch bindings before the scheduler starts. The field selector has
 	// the server send bound pods only (one event per pod, not two), which
 	// keeps the benchmark's own share of the machine small.
-	pods := c.CoreV1().Pods(o.Namespace)
+	pods, err := podMetadata(cfg, o.Namespace)
+	if err != nil {
+		return Result{}, err
+	}
 	now, err := pods.List(ctx, metav1.ListOptions{LabelSelector: benchSelector, FieldSelector: boundSelector, Limit: 1})
 	if err != nil {
 		return Result{}, fmt.Errorf("list pods: %w", err)
@@ -268,8 +269,10 @@ func cleanup(ctx context.Context, c kubernetes.Interface, ns string) error {
 // collectBindings records when each pod was first seen bound, watching
 // from resourceVersion rv until n are or ctx ends. The server ends the
 // watch of a client that falls behind, as upstream does with slow
-// watchers; the watch then resumes from the last version seen.
-func collectBindings(ctx context.Context, pods typedcorev1.PodInterface, rv string, n int) (map[string]time.Time, error) {
+// watchers; the watch then resumes from the last version seen. The field
+// selector has the server send bound pods only, so the pods' metadata is
+// all the watch needs: their specs stay undecoded.
+func collectBindings(ctx context.Context, pods metadata.ResourceInterface, rv string, n int) (map[string]time.Time, error) {
 	out := make(map[string]time.Time, n)
 	for len(out) < n {
 		w, err := pods.Watch(ctx, metav1.ListOptions{LabelSelector: benchSelector, FieldSelector: boundSelector,
@@ -282,11 +285,12 @@ func collectBindings(ctx context.Context, pods typedcorev1.PodInterface, rv stri
 				w.Stop()
 				return out, apierrors.FromObject(ev.Object)
 			}
-			if m, err := meta.Accessor(ev.Object); err == nil {
-				rv = m.GetResourceVersion()
+			p, ok := ev.Object.(*metav1.PartialObjectMetadata)
+			if !ok {
+				continue
 			}
-			p, ok := ev.Object.(*corev1.Pod)
-			if !ok || p.Spec.NodeName == "" {
+			rv = p.ResourceVersion
+			if ev.Type != watch.Added && ev.Type != watch.Modified {
 				continue
 			}
 			if _, seen := out[p.Name]; !seen {

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
 
 	"github.com/skiffhq/skiff/internal/testutil/testserver"
 )
@@ -18,7 +18,7 @@ import (
 // shortWatches asks the server to end every watch after a second, as it
 // ends the watch of a client that falls behind.
 type shortWatches struct {
-	typedcorev1.PodInterface
+	metadata.ResourceInterface
 	calls atomic.Int32
 }
 
@@ -26,16 +26,25 @@ func (p *shortWatches) Watch(ctx context.Context, o metav1.ListOptions) (watch.I
 	p.calls.Add(1)
 	one := int64(1)
 	o.TimeoutSeconds = &one
-	return p.PodInterface.Watch(ctx, o)
+	return p.ResourceInterface.Watch(ctx, o)
 }
 
 func TestCollectBindingsResumesEndedWatches(t *testing.T) {
 	s := testserver.Start(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pods := &shortWatches{PodInterface: s.Client.CoreV1().Pods("default")}
-	list, err := pods.List(ctx, metav1.ListOptions{})
+	meta, err := podMetadata(s.Config, "default")
 	if err != nil {
+		t.Fatal(err)
+	}
+	watches := &shortWatches{ResourceInterface: meta}
+	list, err := meta.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := s.Client.CoreV1().Pods("default")
+	// An unbound pod is not a binding: the watch leaves it out.
+	if err := createPod(ctx, s.Client, "default", benchPod(3)); err != nil {
 		t.Fatal(err)
 	}
 	bound := func(i int) *corev1.Pod {
@@ -45,7 +54,7 @@ func TestCollectBindingsResumesEndedWatches(t *testing.T) {
 	}
 	result := make(chan map[string]time.Time, 1)
 	go func() {
-		b, err := collectBindings(ctx, pods, list.ResourceVersion, 3)
+		b, err := collectBindings(ctx, watches, list.ResourceVersion, 3)
 		if err != nil {
 			t.Error(err)
 		}
@@ -54,7 +63,7 @@ func TestCollectBindingsResumesEndedWatches(t *testing.T) {
 	if _, err := pods.Create(ctx, bound(0), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for pods.calls.Load() < 2 { // the first watch ended and a second one started
+	for watches.calls.Load() < 2 { // the first watch ended and a second one started
 		select {
 		case <-ctx.Done():
 			t.Fatal("the watch was not resumed")
@@ -62,7 +71,7 @@ func TestCollectBindingsResumesEndedWatches(t *testing.T) {
 		}
 	}
 	for i := 1; i < 3; i++ {
-		if _, err := pods.Create(ctx, bound(i), metav1.CreateOptions{}); err != nil {
+		if err := createPod(ctx, s.Client, "default", bound(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,6 +80,9 @@ func TestCollectBindingsResumesEndedWatches(t *testing.T) {
 		if _, ok := got[podName(i)]; !ok {
 			t.Errorf("%s not seen bound; saw %v", podName(i), got)
 		}
+	}
+	if _, ok := got[podName(3)]; ok || len(got) != 3 {
+		t.Errorf("saw %v, want exactly the three bound pods", got)
 	}
 }
 
