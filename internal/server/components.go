@@ -49,7 +49,9 @@ func startControlLoops(ctx context.Context, cancel context.CancelCauseFunc, wg *
 	return nil
 }
 
-// priorityAdmission resolves pods' priorityClassName from the store.
+// priorityAdmission resolves pods' priorityClassName from the store (the
+// watch cache: a class change is seen as soon as the cache has it, like
+// upstream's informer-based plugin sees it).
 func priorityAdmission(api func() *apiserver.Server) *priority.Plugin {
 	get := func(ctx context.Context, name string) (*schedulingv1.PriorityClass, error) {
 		obj, err := api().Store(priorityClassesGVR).GetCached(ctx, "", name)
@@ -73,7 +75,13 @@ func priorityAdmission(api func() *apiserver.Server) *priority.Plugin {
 		}
 		return out, nil
 	}
-	return priority.New(get, list)
+	// A pod without priorityClassName reads the global default: remembered
+	// per revision of the watch cache's classes, it costs no list (and no
+	// decoding) until a class changes.
+	version := func(ctx context.Context) (string, error) {
+		return api().Store(priorityClassesGVR).ListRevision(ctx, "", registry.ListOptions{ResourceVersion: "0"})
+	}
+	return priority.New(get, list).RememberDefault(version)
 }
 
 // createSystemPriorityClasses makes sure the built-in classes exist.

@@ -101,6 +101,21 @@ func (s *Store) List(ctx context.Context, ns string, opts ListOptions) (runtime.
 	return list, nil
 }
 
+// ListRevision is the resourceVersion a List of ns with opts would report
+// now, read without decoding the items (from the watch cache a snapshot of
+// keys). Equal revisions of the watch cache mean equal contents.
+func (s *Store) ListRevision(ctx context.Context, ns string, opts ListOptions) (string, error) {
+	so, err := storageListOptions(opts)
+	if err != nil {
+		return "", err
+	}
+	page, err := s.storage.List(ctx, s.prefix(ns), so)
+	if err != nil {
+		return "", s.storageError(err, "")
+	}
+	return strconv.FormatInt(page.Revision, 10), nil
+}
+
 func isEverything(o ListOptions) bool {
 	return (o.Labels == nil || o.Labels.Empty()) && (o.Fields == nil || o.Fields.Empty())
 }

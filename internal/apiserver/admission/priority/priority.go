@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -72,15 +73,38 @@ type GetPriorityClass func(ctx context.Context, name string) (*schedulingv1.Prio
 // ListPriorityClasses lists every PriorityClass.
 type ListPriorityClasses func(ctx context.Context) ([]*schedulingv1.PriorityClass, error)
 
+// ListVersion returns the resourceVersion a list of every PriorityClass
+// would report now, without reading the classes. Equal versions must mean
+// equal classes.
+type ListVersion func(ctx context.Context) (string, error)
+
 // Plugin is the Priority admission plugin.
 type Plugin struct {
-	get  GetPriorityClass
-	list ListPriorityClasses
+	get     GetPriorityClass
+	list    ListPriorityClasses
+	version ListVersion
+
+	// mu guards the remembered global default: def (nil: none) as of
+	// the classes' version defAt; defKnown says whether there is one.
+	mu       sync.Mutex
+	def      *schedulingv1.PriorityClass
+	defAt    string
+	defKnown bool
 }
 
 // New returns the plugin reading classes through get and list.
 func New(get GetPriorityClass, list ListPriorityClasses) *Plugin {
 	return &Plugin{get: get, list: list}
+}
+
+// RememberDefault makes p remember the global default class for a version
+// of the classes, so that a pod without priorityClassName costs a version
+// read instead of a list while no class changes. The default is then as
+// fresh as version and list are (the watch cache's view, as without
+// remembering). It returns p.
+func (p *Plugin) RememberDefault(version ListVersion) *Plugin {
+	p.version = version
+	return p
 }
 
 var (
@@ -126,7 +150,7 @@ func (p *Plugin) admitPod(ctx context.Context, a *admission.Attributes) error {
 			return apierrors.NewInternalError(fmt.Errorf("failed to get default priority class: %w", err))
 		}
 		if pc != nil {
-			pod.Spec.PriorityClassName, priority, policy = pc.Name, pc.Value, pc.PreemptionPolicy
+			pod.Spec.PriorityClassName, priority, policy = pc.Name, pc.Value, copyPolicy(pc.PreemptionPolicy)
 		} else {
 			lower := corev1.PreemptLowerPriority
 			priority, policy = DefaultPriorityWhenNoDefaultClassExists, &lower
@@ -154,6 +178,15 @@ func (p *Plugin) admitPod(ctx context.Context, a *admission.Attributes) error {
 	return nil
 }
 
+// copyPolicy is a copy of p: a pod must not share a class's pointer.
+func copyPolicy(p *corev1.PreemptionPolicy) *corev1.PreemptionPolicy {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
 func podName(a *admission.Attributes, pod *corev1.Pod) string {
 	switch {
 	case a.Name != "":
@@ -176,8 +209,36 @@ func (p *Plugin) resolve(ctx context.Context, name string) (*schedulingv1.Priori
 }
 
 // globalDefault returns the global default class (the lowest-valued one
-// should a race have made several), or nil.
+// should a race have made several), or nil. The class may be shared with
+// other requests: read it, never change it.
 func (p *Plugin) globalDefault(ctx context.Context) (*schedulingv1.PriorityClass, error) {
+	if p.version == nil {
+		return p.listDefault(ctx)
+	}
+	at, err := p.version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	def, known := p.def, p.defKnown && p.defAt == at
+	p.mu.Unlock()
+	if known {
+		return def, nil
+	}
+	if def, err = p.listDefault(ctx); err != nil {
+		return nil, err
+	}
+	// The list is of version at only if the version did not move meanwhile.
+	if after, err := p.version(ctx); err == nil && after == at {
+		p.mu.Lock()
+		p.def, p.defAt, p.defKnown = def, at, true
+		p.mu.Unlock()
+	}
+	return def, nil
+}
+
+// listDefault lists the classes and picks the global default.
+func (p *Plugin) listDefault(ctx context.Context) (*schedulingv1.PriorityClass, error) {
 	pcs, err := p.list(ctx)
 	if err != nil {
 		return nil, err
