@@ -2,7 +2,6 @@ package core
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // QOSClass computes a pod's quality-of-service class from its containers'
@@ -10,35 +9,45 @@ import (
 // limits equal to requests for both, BestEffort when none sets any,
 // Burstable otherwise.
 func QOSClass(spec *corev1.PodSpec) corev1.PodQOSClass {
-	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
-	guaranteed := true
-	all := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
-	for _, c := range all {
-		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			req, hasReq := c.Resources.Requests[name]
-			lim, hasLim := c.Resources.Limits[name]
-			if hasReq && !req.IsZero() {
-				add(requests, name, req)
-			}
-			if hasLim && !lim.IsZero() {
-				add(limits, name, lim)
-			}
-			if !hasLim || (hasReq && req.Cmp(lim) != 0) {
-				guaranteed = false
-			}
-		}
+	t := qosTally{guaranteed: true}
+	for i := range spec.InitContainers {
+		t.add(&spec.InitContainers[i])
 	}
-	if len(requests) == 0 && len(limits) == 0 {
+	for i := range spec.Containers {
+		t.add(&spec.Containers[i])
+	}
+	if t.requests == [2]bool{} && t.limits == [2]bool{} {
 		return corev1.PodQOSBestEffort
 	}
-	if guaranteed && len(limits) == 2 {
+	if t.guaranteed && t.limits == [2]bool{true, true} {
 		return corev1.PodQOSGuaranteed
 	}
 	return corev1.PodQOSBurstable
 }
 
-func add(list corev1.ResourceList, name corev1.ResourceName, q resource.Quantity) {
-	sum := list[name]
-	sum.Add(q)
-	list[name] = sum
+// qosResources are the resources that decide the class.
+var qosResources = [2]corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory}
+
+// qosTally is what QOSClass learns from the containers: per qosResources
+// entry, whether any container requests or limits a non-zero amount, and
+// whether every container limits both and requests what it limits.
+type qosTally struct {
+	requests, limits [2]bool
+	guaranteed       bool
+}
+
+func (t *qosTally) add(c *corev1.Container) {
+	for i, name := range qosResources {
+		req, hasReq := c.Resources.Requests[name]
+		lim, hasLim := c.Resources.Limits[name]
+		if hasReq && !req.IsZero() {
+			t.requests[i] = true
+		}
+		if hasLim && !lim.IsZero() {
+			t.limits[i] = true
+		}
+		if !hasLim || (hasReq && req.Cmp(lim) != 0) {
+			t.guaranteed = false
+		}
+	}
 }
