@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+
+	"github.com/skiffhq/skiff/internal/apiserver/envelope"
 )
 
 // Media types the server speaks.
@@ -114,6 +116,15 @@ func (s *serializers) encode(f outputFormat, obj runtime.Object) ([]byte, error)
 	case mediaYAML:
 		err = s.yaml.Encode(obj, &buf)
 	case mediaProtobuf:
+		// Generated types are written in one allocation, without the
+		// serializer's copy into buf.
+		data, ok, err := envelope.Marshal(obj, obj.GetObjectKind().GroupVersionKind())
+		if ok {
+			if err != nil {
+				return nil, fmt.Errorf("encode %T: %w", obj, err)
+			}
+			return data, nil
+		}
 		err = s.protobuf.Encode(obj, &buf)
 	default:
 		if f.Pretty {

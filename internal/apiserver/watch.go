@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/skiffhq/skiff/internal/apiserver/envelope"
 )
 
 // defaultWatchTimeout bounds a watch without timeoutSeconds, randomised like
@@ -153,19 +155,12 @@ func (s *Server) encodeWatchEvent(r *http.Request, h *resourceHandler, f outputF
 	} else {
 		s.ser.setKind(obj, metav1.Unversioned)
 	}
+	if f.MediaType == mediaProtobuf {
+		return s.protobufWatchFrame(ev.Type, obj)
+	}
 	body, err := s.ser.encode(outputFormat{MediaType: f.MediaType}, obj)
 	if err != nil {
 		return nil, err
-	}
-	if f.MediaType == mediaProtobuf {
-		we := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: body}}
-		data, err := we.Marshal()
-		if err != nil {
-			return nil, fmt.Errorf("encode watch event: %w", err)
-		}
-		frame := make([]byte, 4, 4+len(data))
-		binary.BigEndian.PutUint32(frame, uint32(len(data)))
-		return append(frame, data...), nil
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(body) + 32)
@@ -175,6 +170,31 @@ func (s *Server) encodeWatchEvent(r *http.Request, h *resourceHandler, f outputF
 	buf.Write(bytes.TrimRight(body, "\n"))
 	buf.WriteString("}\n")
 	return buf.Bytes(), nil
+}
+
+// protobufWatchFrame is a frame of a protobuf watch stream: the length of
+// a metav1.WatchEvent, then the event. Generated types are written once,
+// straight into the frame.
+func (s *Server) protobufWatchFrame(typ watch.EventType, obj runtime.Object) ([]byte, error) {
+	if o, ok := envelope.Prepare(obj, obj.GetObjectKind().GroupVersionKind()); ok {
+		frame, err := o.WatchFrame(string(typ))
+		if err != nil {
+			return nil, fmt.Errorf("encode watch event: %w", err)
+		}
+		return frame, nil
+	}
+	body, err := s.ser.encode(outputFormat{MediaType: mediaProtobuf}, obj)
+	if err != nil {
+		return nil, err
+	}
+	we := &metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: body}}
+	data, err := we.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encode watch event: %w", err)
+	}
+	frame := make([]byte, 4, 4+len(data))
+	binary.BigEndian.PutUint32(frame, uint32(len(data)))
+	return append(frame, data...), nil
 }
 
 func rvOf(obj runtime.Object) string {

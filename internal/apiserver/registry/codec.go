@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+
+	"github.com/skiffhq/skiff/internal/apiserver/envelope"
 )
 
 // Codec turns objects into the bytes kept in storage and back.
@@ -20,30 +22,84 @@ type Codec interface {
 // protobufCodec stores built-in types in the Kubernetes protobuf envelope,
 // which is several times cheaper to decode than JSON.
 type protobufCodec struct {
-	s *protobuf.Serializer
+	scheme *runtime.Scheme
+	s      *protobuf.Serializer
 }
 
 // NewProtobufCodec returns the storage codec for built-in types.
 func NewProtobufCodec(scheme *runtime.Scheme) Codec {
-	return protobufCodec{s: protobuf.NewSerializer(scheme, scheme)}
+	return protobufCodec{scheme: scheme, s: protobuf.NewSerializer(scheme, scheme)}
 }
 
+// Encode writes obj in the envelope as gvk: sized once and marshalled
+// straight into the returned buffer (see package envelope), or through
+// apimachinery's serializer for types without generated protobuf code.
+// obj's kind is empty afterwards.
 func (c protobufCodec) Encode(obj runtime.Object, gvk schema.GroupVersionKind) ([]byte, error) {
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	defer obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
-	var buf bytes.Buffer
-	if err := c.s.Encode(obj, &buf); err != nil {
+	// The kind written is the one obj reports, as the serializer does.
+	data, ok, err := envelope.Marshal(obj, obj.GetObjectKind().GroupVersionKind())
+	if !ok {
+		var buf bytes.Buffer
+		err, data = c.s.Encode(obj, &buf), buf.Bytes()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", gvk.Kind, err)
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
+// Decode reads a stored value into into, leaving its kind empty. A value
+// of into's own kind, the common case, is unmarshalled straight from data
+// (the generated code copies what it keeps, so into does not hold on to
+// data); anything else goes through apimachinery's decoder.
 func (c protobufCodec) Decode(data []byte, into runtime.Object) error {
+	if p, ok := envelope.Parse(data); ok && c.isKindOf(p, into) {
+		if u, ok := into.(unmarshaler); ok {
+			u.Reset()
+			if err := u.Unmarshal(p.Raw); err != nil {
+				return fmt.Errorf("decode stored %T: %w", into, err)
+			}
+			return nil
+		}
+	}
 	if _, _, err := c.s.Decode(data, nil, into); err != nil {
 		return fmt.Errorf("decode stored %T: %w", into, err)
 	}
 	into.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 	return nil
+}
+
+// unmarshaler is what proto.Unmarshal calls on generated types.
+type unmarshaler interface {
+	Reset()
+	Unmarshal(data []byte) error
+}
+
+// isKindOf reports whether the envelope p names a kind the scheme has for
+// into's type, which the decoder would then decode into into itself.
+func (c protobufCodec) isKindOf(p envelope.Parsed, into runtime.Object) bool {
+	gvks, _, err := c.scheme.ObjectKinds(into)
+	if err != nil {
+		return false
+	}
+	for _, gvk := range gvks {
+		if string(p.Kind) == gvk.Kind && isGroupVersion(p.APIVersion, gvk.Group, gvk.Version) {
+			return true
+		}
+	}
+	return false
+}
+
+// isGroupVersion reports whether apiVersion is group/version (version
+// alone for the core group).
+func isGroupVersion(apiVersion []byte, group, version string) bool {
+	if group == "" {
+		return string(apiVersion) == version
+	}
+	return len(apiVersion) == len(group)+1+len(version) && string(apiVersion[:len(group)]) == group &&
+		apiVersion[len(group)] == '/' && string(apiVersion[len(group)+1:]) == version
 }
 
 // decodeKV decodes a stored value into a fresh object and stamps its
