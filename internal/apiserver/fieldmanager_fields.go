@@ -152,11 +152,12 @@ func (a addedFields) compare(f *fieldFrame, tr smdschema.TypeRef, lhs interface{
 			return errUnusual
 		}
 	}
-	var leaf bool
+	var leaf, empty bool
 	var err error
 	switch {
 	case ar.Map != nil:
 		leaf, err = a.doMap(f, ar.Map, lhs, lhsOK, rhs)
+		empty = leaf && ar.Map.ElementRelationship != smdschema.Atomic
 	case ar.Scalar != nil:
 		if rhs.k != kindScalar && rhs.k != kindNull {
 			return errUnusual
@@ -172,6 +173,12 @@ func (a addedFields) compare(f *fieldFrame, tr smdschema.TypeRef, lhs interface{
 	}
 	if !lhsOK {
 		f.record()
+	} else if empty {
+		// Both are empty (doMap made sure lhs is null or a map): equal
+		// when both are null or both are maps.
+		if _, lhsMap := lhs.(map[string]interface{}); lhsMap == (rhs.k == kindNull) {
+			f.record()
+		}
 	} else if leaf {
 		same, err := sameValue(lhs, rhs)
 		if err != nil {
@@ -212,14 +219,16 @@ func (a addedFields) doMap(f *fieldFrame, t *smdschema.Map, lhs interface{}, lhs
 	if rhs.k != kindNull && rhs.k != kindMap && rhs.k != kindStruct {
 		return false, errUnusual
 	}
-	if t.ElementRelationship == smdschema.Atomic || (len(lm) == 0 && emptyMap(rhs)) {
+	if t.ElementRelationship == smdschema.Atomic {
 		return true, nil
 	}
+	// Empty on both sides is a leaf; an empty rhs has no entry to walk, so
+	// the walk finds out.
 	it := newEntryIter(rhs)
-	for {
+	for entries := 0; ; entries++ {
 		name, child, ok, err := it.next()
 		if err != nil || !ok {
-			return false, err
+			return err == nil && entries == 0 && len(lm) == 0, err
 		}
 		tr := t.ElementType
 		if sf, ok := t.FindField(*name); ok {
@@ -455,21 +464,6 @@ func mapEntry(m rvalue, key string) (rvalue, bool, error) {
 	}
 	rv, err := reflectValue(v)
 	return rv, true, err
-}
-
-// emptyMap reports whether a map or struct has no entries (null is empty).
-func emptyMap(m rvalue) bool {
-	switch m.k {
-	case kindMap:
-		return m.v.Len() == 0
-	case kindStruct:
-		for _, field := range value.TypeReflectEntryOf(m.v.Type()).OrderedFields() {
-			if !field.CanOmit(field.GetFrom(m.v)) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // scalarValue is a scalar as structured-merge-diff's reflection reads it.
