@@ -1,9 +1,8 @@
 package registry
 
 import (
-	"reflect"
-
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiffhq/skiff/internal/apiserver/recent"
 	"github.com/skiffhq/skiff/internal/storage"
@@ -29,12 +28,14 @@ type eventKey struct {
 	prev bool
 }
 
-// decodeEvent returns the object of a watch event's value: a shallow copy
-// of the one decoded for an earlier watcher of this store, or a fresh
-// decode. Every watcher of pods sees every pod event; decoding it once
-// instead of once per watcher saves most of the watch path's allocations.
-// The decoded objects are never handed out, only shallow copies of them,
-// so that a watcher may set the kind of its copy.
+// decodeEvent returns the object of a watch event's value: the one
+// decoded for an earlier watcher of this store, or a fresh decode. Every
+// watcher of pods sees every pod event; decoding it once instead of once
+// per watcher saves most of the watch path's allocations.
+//
+// The objects are shared among watchers, so they carry the kind they are
+// served with, set here before any watcher sees them, and must only be
+// read: encoding them finds the kind set and writes nothing.
 func (s *Store) decodeEvent(key string, value []byte, rev int64) (runtime.Object, error) {
 	return s.decodeShared(eventKey{key: key, rev: rev}, value)
 }
@@ -46,27 +47,33 @@ func (s *Store) decodePrev(key string, value []byte, rev int64) (runtime.Object,
 }
 
 func (s *Store) decodeShared(k eventKey, value []byte) (runtime.Object, error) {
-	if s.decoded == nil || len(value) > maxSharedValue {
+	if s.decoded == nil {
 		return s.decodeKV(value, k.rev)
 	}
 	if obj, ok := s.decoded.Get(k); ok {
-		return shallowCopy(obj), nil
+		return obj, nil
 	}
 	obj, err := s.decodeKV(value, k.rev)
 	if err != nil {
 		return nil, err
 	}
-	s.decoded.Add(k, obj)
-	return shallowCopy(obj), nil
+	obj.GetObjectKind().SetGroupVersionKind(s.Resource.GroupVersionKind())
+	if len(value) <= maxSharedValue {
+		s.decoded.Add(k, obj)
+	}
+	return obj, nil
 }
 
 // decodeStored decodes a stored value read from the storage: a deep copy
 // of the object a watcher decoded for that key and revision, which costs
-// a fraction of a decode, or a fresh decode.
+// a fraction of a decode, or a fresh decode. Either way the object is the
+// caller's, with no kind set.
 func (s *Store) decodeStored(kv storage.KeyValue) (runtime.Object, error) {
 	if s.decoded != nil {
 		if obj, ok := s.decoded.Get(eventKey{key: kv.Key, rev: kv.Revision}); ok {
-			return obj.DeepCopyObject(), nil
+			obj = obj.DeepCopyObject()
+			obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+			return obj, nil
 		}
 	}
 	return s.decodeKV(kv.Value, kv.Revision)
@@ -84,14 +91,4 @@ func newDecodedEvents(r *Resource) *recent.Memo[eventKey, runtime.Object] {
 		return nil
 	}
 	return recent.New[eventKey, runtime.Object](sharedDecodes)
-}
-
-// shallowCopy copies the top-level struct of a typed object: the copy's
-// own fields (its kind, for one) can be set without touching obj, while
-// everything below them stays shared and must only be read.
-func shallowCopy(obj runtime.Object) runtime.Object {
-	v := reflect.ValueOf(obj).Elem()
-	c := reflect.New(v.Type())
-	c.Elem().Set(v)
-	return c.Interface().(runtime.Object)
 }
