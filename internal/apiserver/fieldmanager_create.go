@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"sync"
@@ -58,6 +59,8 @@ type createTracker struct {
 	strip *fieldpath.Set
 	// frames recycles the walks' path stacks.
 	frames sync.Pool
+	// buffers recycles toJSON's *bytes.Buffer.
+	buffers sync.Pool
 }
 
 // newCreateTracker builds h's tracker, or returns an error when h's objects
@@ -132,7 +135,7 @@ func (ct *createTracker) track(obj runtime.Object, manager string) bool {
 		accessor.SetManagedFields(nil)
 		return true
 	}
-	raw, err := set.ToJSON()
+	raw, err := ct.toJSON(set)
 	if err != nil {
 		return false
 	}
@@ -161,6 +164,23 @@ func (ct *createTracker) fieldSet(obj runtime.Object) (*fieldpath.Set, error) {
 	clear(frames[:])
 	ct.frames.Put(frames)
 	return set, err
+}
+
+// toJSON is set.ToJSON() written into a recycled buffer that is large
+// enough at once, then copied out: one allocation instead of a buffer
+// growing step by step.
+func (ct *createTracker) toJSON(set *fieldpath.Set) ([]byte, error) {
+	buf, _ := ct.buffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = bytes.NewBuffer(make([]byte, 0, 4096))
+	}
+	buf.Reset()
+	err := set.ToJSONStream(buf)
+	raw := bytes.Clone(buf.Bytes())
+	if buf.Cap() <= 64<<10 { // rare huge objects' buffers are not kept
+		ct.buffers.Put(buf)
+	}
+	return raw, err
 }
 
 // createTracker returns h's create tracker, or nil when creates of h take
