@@ -122,7 +122,7 @@ func BenchmarkWatchFanout(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		ev := storage.Event{Type: storage.Modified, Key: "/registry/pods/bench/bench-pod-12345",
-			Value: values[i%2], PrevValue: values[(i+1)%2], Revision: int64(i + 2)}
+			Value: values[i%2], PrevValue: values[(i+1)%2], Revision: int64(i + 2), PrevRevision: int64(i + 1)}
 		for _, w := range watchers {
 			w.in <- ev
 		}

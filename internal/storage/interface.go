@@ -57,7 +57,10 @@ type Event struct {
 	// PrevValue is the value before this change when known (Modified, Deleted).
 	PrevValue []byte
 	Revision  int64
-	Err       error
+	// PrevRevision is the modification revision of PrevValue when known,
+	// else 0: a consumer that decoded that value before can reuse it.
+	PrevRevision int64
+	Err          error
 }
 
 // Match says how ListOptions.Revision is interpreted.

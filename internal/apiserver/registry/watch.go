@@ -167,7 +167,7 @@ func (s *Store) convertEvent(ev storage.Event, opts WatchOptions) (watch.Event, 
 	// Without selectors every object matches: the previous value need not
 	// be decoded.
 	if ev.PrevValue != nil && ev.Type == storage.Modified && opts.selects() {
-		if p, err := s.decodePrev(ev.Key, ev.PrevValue, ev.Revision); err == nil {
+		if p, err := s.decodePrev(ev); err == nil {
 			prev, _ = s.Matches(p, opts.ListOptions)
 		}
 	}

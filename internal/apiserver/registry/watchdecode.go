@@ -41,9 +41,14 @@ func (s *Store) decodeEvent(key string, value []byte, rev int64) (runtime.Object
 }
 
 // decodePrev is decodeEvent for the previous value of a modified object,
-// which watches with selectors need.
-func (s *Store) decodePrev(key string, value []byte, rev int64) (runtime.Object, error) {
-	return s.decodeShared(eventKey{key: key, rev: rev, prev: true}, value)
+// which watches with selectors need. When the storage says which revision
+// that value was written at, it is the value of the earlier event for the
+// key, most likely decoded already.
+func (s *Store) decodePrev(ev storage.Event) (runtime.Object, error) {
+	if ev.PrevRevision != 0 {
+		return s.decodeShared(eventKey{key: ev.Key, rev: ev.PrevRevision}, ev.PrevValue)
+	}
+	return s.decodeShared(eventKey{key: ev.Key, rev: ev.Revision, prev: true}, ev.PrevValue)
 }
 
 func (s *Store) decodeShared(k eventKey, value []byte) (runtime.Object, error) {

@@ -96,9 +96,16 @@ func TestDecodeEventShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		obj, err := s.decodePrev("/registry/configmaps/ns/cm", prev, 8)
+		obj, err := s.decodePrev(storage.Event{Type: storage.Modified, Key: "/registry/configmaps/ns/cm", Value: value, PrevValue: prev, Revision: 8})
 		if err != nil || obj.(*corev1.ConfigMap).Data["k"] != "old" || codec.decodes != 4 {
 			t.Fatalf("previous value: %v, %v after %d decodes; want data k=old, decoded once", obj, err, codec.decodes)
 		}
+	}
+	// A previous value whose revision the storage names is the value of
+	// the earlier event, decoded already.
+	obj, err := s.decodePrev(storage.Event{Type: storage.Modified, Key: "/registry/configmaps/ns/cm", Value: prev, PrevValue: value,
+		Revision: 11, PrevRevision: 7})
+	if err != nil || obj != got[0] || codec.decodes != 4 {
+		t.Fatalf("previous value at revision 7: %v, %v after %d decodes; want the event decoded at 7, no decode", obj, err, codec.decodes)
 	}
 }

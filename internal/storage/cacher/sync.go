@@ -155,11 +155,11 @@ func (c *Cacher) apply(ev storage.Event) {
 			c.setRevLocked(ev.Revision)
 			return
 		}
-		ev.Value, ev.PrevValue = prev.Value, prev.Value
+		ev.Value, ev.PrevValue, ev.PrevRevision = prev.Value, prev.Value, prev.Revision
 		delete(c.items, ev.Key)
 	} else {
 		if ev.Type == storage.Modified && known {
-			ev.PrevValue = prev.Value
+			ev.PrevValue, ev.PrevRevision = prev.Value, prev.Revision
 		}
 		c.items[ev.Key] = storage.KeyValue{Key: ev.Key, Value: ev.Value, Revision: ev.Revision}
 	}

@@ -111,7 +111,7 @@ func toEvent(e *clientv3.Event) storage.Event {
 	ev := storage.Event{Key: string(e.Kv.Key), Revision: e.Kv.ModRevision}
 	var prev []byte
 	if e.PrevKv != nil {
-		prev = e.PrevKv.Value
+		prev, ev.PrevRevision = e.PrevKv.Value, e.PrevKv.ModRevision
 	}
 	switch {
 	case e.Type == mvccpb.DELETE:

@@ -80,8 +80,8 @@ func testWatchDeleted(e *env) {
 	if ev.Type != storage.Deleted || string(ev.Value) != "v2" || ev.Revision != kv.Revision {
 		e.t.Fatalf("event = %s %q @%d, want Deleted %q @%d", typeName(ev.Type), ev.Value, ev.Revision, "v2", kv.Revision)
 	}
-	if ev.PrevValue != nil && string(ev.PrevValue) != "v2" {
-		e.t.Fatalf("Deleted PrevValue = %q, want %q", ev.PrevValue, "v2")
+	if ev.PrevValue != nil && (string(ev.PrevValue) != "v2" || ev.PrevRevision != last) {
+		e.t.Fatalf("Deleted PrevValue = %q @%d, want %q @%d", ev.PrevValue, ev.PrevRevision, "v2", last)
 	}
 }
 
@@ -93,6 +93,9 @@ func testWatchPrevValue(e *env) {
 	if ev.Type != storage.Modified || string(ev.Value) != "v2" || string(ev.PrevValue) != "v1" || ev.Revision != rev {
 		e.t.Fatalf("event = %s %q (prev %q) @%d, want Modified %q (prev %q) @%d",
 			typeName(ev.Type), ev.Value, ev.PrevValue, ev.Revision, "v2", "v1", rev)
+	}
+	if ev.PrevRevision != first {
+		e.t.Fatalf("PrevRevision = %d, want %d", ev.PrevRevision, first)
 	}
 }
 
