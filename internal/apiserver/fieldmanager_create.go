@@ -61,6 +61,8 @@ type createTracker struct {
 	frames sync.Pool
 	// buffers recycles toJSON's *bytes.Buffer.
 	buffers sync.Pool
+	// types remembers the schema types of the object's structs' fields.
+	types fieldTypes
 }
 
 // newCreateTracker builds h's tracker, or returns an error when h's objects
@@ -160,7 +162,7 @@ func (ct *createTracker) fieldSet(obj runtime.Object) (*fieldpath.Set, error) {
 	if frames == nil {
 		frames = new(fieldFrames)
 	}
-	set, err := addedFields{schema: ct.schema, frames: frames, reset: ct.reset, strip: ct.strip}.of(ct.emptyData, obj, ct.typeRef)
+	set, err := addedFields{schema: ct.schema, frames: frames, reset: ct.reset, strip: ct.strip, types: &ct.types}.of(ct.emptyData, obj, ct.typeRef)
 	clear(frames[:])
 	ct.frames.Put(frames)
 	return set, err

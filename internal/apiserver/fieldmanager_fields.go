@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
 	smdschema "sigs.k8s.io/structured-merge-diff/v4/schema"
@@ -33,6 +34,43 @@ type addedFields struct {
 	// frames holds the path being walked, one frame per depth; deeper
 	// objects take the upstream path.
 	frames *fieldFrames
+	// types remembers the schema types of structs' fields.
+	types *fieldTypes
+}
+
+// fieldTypes remembers, per schema map and Go struct type, the resolved
+// schema type of each of the struct's json fields, in OrderedFields order:
+// what FindField and Resolve would say for the field, worked out once per
+// type instead of once per field of every object. Safe for concurrent use.
+type fieldTypes struct {
+	// byType maps a typesKey to its []smdschema.Atom; the zero Atom
+	// marks a field whose type does not resolve.
+	byType sync.Map
+}
+
+// typesKey identifies a struct type typed by a schema map (schema maps are
+// never copied once resolved, so their pointers identify them).
+type typesKey struct {
+	m *smdschema.Map
+	t reflect.Type
+}
+
+// of returns the atoms of fields, the ordered fields of Go type t typed by m.
+func (ft *fieldTypes) of(schema *smdschema.Schema, m *smdschema.Map, t reflect.Type, fields []*value.FieldCacheEntry) []smdschema.Atom {
+	k := typesKey{m: m, t: t}
+	if v, ok := ft.byType.Load(k); ok {
+		return v.([]smdschema.Atom)
+	}
+	atoms := make([]smdschema.Atom, len(fields))
+	for i, field := range fields {
+		tr := m.ElementType
+		if sf, ok := m.FindField(field.JsonName); ok {
+			tr = sf.Type
+		}
+		atoms[i], _ = schema.Resolve(tr)
+	}
+	ft.byType.Store(k, atoms)
+	return atoms
 }
 
 // fieldFrames is the path stack of one walk.
@@ -145,6 +183,11 @@ func (a addedFields) compare(f *fieldFrame, tr smdschema.TypeRef, lhs interface{
 	if !ok {
 		return errUnusual
 	}
+	return a.compareAtom(f, atom, lhs, lhsOK, rhs)
+}
+
+// compareAtom is compare with the type resolved (the zero Atom fails).
+func (a addedFields) compareAtom(f *fieldFrame, atom smdschema.Atom, lhs interface{}, lhsOK bool, rhs rvalue) error {
 	ar := deduceAtom(atom, rhs.k)
 	if lhsOK {
 		// Both come from atom: the same parts mean equal atoms.
@@ -225,21 +268,30 @@ func (a addedFields) doMap(f *fieldFrame, t *smdschema.Map, lhs interface{}, lhs
 	// Empty on both sides is a leaf; an empty rhs has no entry to walk, so
 	// the walk finds out.
 	it := newEntryIter(rhs)
+	var atoms []smdschema.Atom
+	if rhs.k == kindStruct {
+		atoms = a.types.of(a.schema, t, rhs.v.Type(), it.fields)
+	}
 	for entries := 0; ; entries++ {
 		name, child, ok, err := it.next()
 		if err != nil || !ok {
 			return err == nil && entries == 0 && len(lm) == 0, err
-		}
-		tr := t.ElementType
-		if sf, ok := t.FindField(*name); ok {
-			tr = sf.Type
 		}
 		l, lok := lm[*name]
 		cf, err := a.child(f, name, fieldpath.PathElement{})
 		if err != nil {
 			return false, err
 		}
-		if err := a.compare(cf, tr, l, lok, child); err != nil {
+		if atoms != nil {
+			err = a.compareAtom(cf, atoms[it.i-1], l, lok, child)
+		} else {
+			tr := t.ElementType
+			if sf, ok := t.FindField(*name); ok {
+				tr = sf.Type
+			}
+			err = a.compare(cf, tr, l, lok, child)
+		}
+		if err != nil {
 			return false, err
 		}
 	}
@@ -280,6 +332,7 @@ func (a addedFields) doList(f *fieldFrame, t *smdschema.List, lhs interface{}, l
 		seen.Insert(pe)
 		items[i], pes[i] = item, pe
 	}
+	elem, _ := a.schema.Resolve(t.ElementType)
 	for i := range items {
 		child, err := a.child(f, nil, pes[i])
 		if err != nil {
@@ -290,7 +343,7 @@ func (a addedFields) doList(f *fieldFrame, t *smdschema.List, lhs interface{}, l
 			child.record()
 			continue
 		}
-		if err := a.compare(child, t.ElementType, nil, false, items[i]); err != nil {
+		if err := a.compareAtom(child, elem, nil, false, items[i]); err != nil {
 			return false, err
 		}
 	}
