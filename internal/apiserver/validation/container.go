@@ -39,10 +39,7 @@ func validateContainers(containers []corev1.Container, cc containerContext, fldP
 		} else {
 			names.Insert(ctr.Name)
 		}
-		allErrs = append(allErrs, validateLifecycle(ctr.Lifecycle, cc.gracePeriod, idxPath.Child("lifecycle"))...)
-		allErrs = append(allErrs, validateLivenessProbe(ctr.LivenessProbe, cc.gracePeriod, idxPath.Child("livenessProbe"))...)
-		allErrs = append(allErrs, validateReadinessProbe(ctr.ReadinessProbe, cc.gracePeriod, idxPath.Child("readinessProbe"))...)
-		allErrs = append(allErrs, validateStartupProbe(ctr.StartupProbe, cc.gracePeriod, idxPath.Child("startupProbe"))...)
+		allErrs = append(allErrs, validateHooksAndProbes(ctr, cc.gracePeriod, idxPath)...)
 		if ctr.RestartPolicy != nil {
 			allErrs = append(allErrs, field.Forbidden(idxPath.Child("restartPolicy"), "may not be set for non-init containers"))
 		}
@@ -77,16 +74,32 @@ func validateInitContainers(inits, regular []corev1.Container, cc containerConte
 		// Init containers run one at a time, so host ports only clash within one.
 		allErrs = append(allErrs, checkHostPortConflicts([]corev1.Container{*ctr}, fldPath)...)
 		if sidecar {
-			allErrs = append(allErrs, validateLifecycle(ctr.Lifecycle, cc.gracePeriod, idxPath.Child("lifecycle"))...)
-			allErrs = append(allErrs, validateLivenessProbe(ctr.LivenessProbe, cc.gracePeriod, idxPath.Child("livenessProbe"))...)
-			allErrs = append(allErrs, validateReadinessProbe(ctr.ReadinessProbe, cc.gracePeriod, idxPath.Child("readinessProbe"))...)
-			allErrs = append(allErrs, validateStartupProbe(ctr.StartupProbe, cc.gracePeriod, idxPath.Child("startupProbe"))...)
+			allErrs = append(allErrs, validateHooksAndProbes(ctr, cc.gracePeriod, idxPath)...)
 		} else {
 			allErrs = append(allErrs, forbidInitOnlyFields(ctr, idxPath)...)
 		}
 		if len(ctr.ResizePolicy) > 0 {
 			allErrs = append(allErrs, field.Invalid(idxPath.Child("resizePolicy"), ctr.ResizePolicy, "must not be set for init containers"))
 		}
+	}
+	return allErrs
+}
+
+// validateHooksAndProbes validates a container's lifecycle hooks and
+// probes, building their paths only for those that are set.
+func validateHooksAndProbes(ctr *corev1.Container, grace *int64, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if ctr.Lifecycle != nil {
+		allErrs = append(allErrs, validateLifecycle(ctr.Lifecycle, grace, fldPath.Child("lifecycle"))...)
+	}
+	if ctr.LivenessProbe != nil {
+		allErrs = append(allErrs, validateLivenessProbe(ctr.LivenessProbe, grace, fldPath.Child("livenessProbe"))...)
+	}
+	if ctr.ReadinessProbe != nil {
+		allErrs = append(allErrs, validateReadinessProbe(ctr.ReadinessProbe, grace, fldPath.Child("readinessProbe"))...)
+	}
+	if ctr.StartupProbe != nil {
+		allErrs = append(allErrs, validateStartupProbe(ctr.StartupProbe, grace, fldPath.Child("startupProbe"))...)
 	}
 	return allErrs
 }
@@ -190,15 +203,29 @@ func validateContainerCommon(ctr *corev1.Container, cc containerContext, fldPath
 	}
 	allErrs = append(allErrs, validateTerminationMessagePolicy(ctr.TerminationMessagePolicy, fldPath.Child("terminationMessagePolicy"))...)
 	devices := volumeDeviceMap(ctr.VolumeDevices)
-	allErrs = append(allErrs, validateContainerPorts(ctr.Ports, fldPath.Child("ports"))...)
-	allErrs = append(allErrs, validateEnv(ctr.Env, fldPath.Child("env"))...)
-	allErrs = append(allErrs, validateEnvFrom(ctr.EnvFrom, fldPath.Child("envFrom"))...)
+	// Lists and pointers with nothing to check when unset are skipped
+	// then, without building their paths.
+	if len(ctr.Ports) > 0 {
+		allErrs = append(allErrs, validateContainerPorts(ctr.Ports, fldPath.Child("ports"))...)
+	}
+	if len(ctr.Env) > 0 {
+		allErrs = append(allErrs, validateEnv(ctr.Env, fldPath.Child("env"))...)
+	}
+	if len(ctr.EnvFrom) > 0 {
+		allErrs = append(allErrs, validateEnvFrom(ctr.EnvFrom, fldPath.Child("envFrom"))...)
+	}
 	allErrs = append(allErrs, validateVolumeMounts(ctr.VolumeMounts, devices, cc.volumes, ctr, fldPath.Child("volumeMounts"))...)
-	allErrs = append(allErrs, validateVolumeDevices(ctr.VolumeDevices, ctr.VolumeMounts, cc.volumes, fldPath.Child("volumeDevices"))...)
+	if len(ctr.VolumeDevices) > 0 {
+		allErrs = append(allErrs, validateVolumeDevices(ctr.VolumeDevices, ctr.VolumeMounts, cc.volumes, fldPath.Child("volumeDevices"))...)
+	}
 	allErrs = append(allErrs, validatePullPolicy(ctr.ImagePullPolicy, fldPath.Child("imagePullPolicy"))...)
 	allErrs = append(allErrs, validateResourceRequirements(&ctr.Resources, cc.claimNames, fldPath.Child("resources"))...)
-	allErrs = append(allErrs, validateResizePolicy(ctr.ResizePolicy, fldPath.Child("resizePolicy"))...)
-	allErrs = append(allErrs, validateSecurityContext(ctr.SecurityContext, cc.hostUsers, fldPath.Child("securityContext"))...)
+	if len(ctr.ResizePolicy) > 0 {
+		allErrs = append(allErrs, validateResizePolicy(ctr.ResizePolicy, fldPath.Child("resizePolicy"))...)
+	}
+	if ctr.SecurityContext != nil {
+		allErrs = append(allErrs, validateSecurityContext(ctr.SecurityContext, cc.hostUsers, fldPath.Child("securityContext"))...)
+	}
 	return allErrs
 }
 

@@ -54,28 +54,57 @@ func validatePodSpec(spec *corev1.PodSpec, podMeta *metav1.ObjectMeta, fldPath *
 		hostUsers:   spec.HostUsers == nil || *spec.HostUsers,
 	}
 	allErrs = append(allErrs, validateContainers(spec.Containers, cc, fldPath.Child("containers"))...)
-	allErrs = append(allErrs, validateInitContainers(spec.InitContainers, spec.Containers, cc, fldPath.Child("initContainers"))...)
-	allErrs = append(allErrs, validateEphemeralContainers(spec.EphemeralContainers, spec.Containers, spec.InitContainers, cc, fldPath.Child("ephemeralContainers"))...)
-	allErrs = append(allErrs, validateHostNetworkPorts(spec, fldPath.Child("containers"))...)
+	// Parts with nothing to check when unset are skipped then: their
+	// paths are built only for pods that set them (most set few).
+	if len(spec.InitContainers) > 0 {
+		allErrs = append(allErrs, validateInitContainers(spec.InitContainers, spec.Containers, cc, fldPath.Child("initContainers"))...)
+	}
+	if len(spec.EphemeralContainers) > 0 {
+		allErrs = append(allErrs, validateEphemeralContainers(spec.EphemeralContainers, spec.Containers, spec.InitContainers, cc, fldPath.Child("ephemeralContainers"))...)
+	}
+	if spec.HostNetwork {
+		allErrs = append(allErrs, validateHostNetworkPorts(spec, fldPath.Child("containers"))...)
+	}
 	allErrs = append(allErrs, validateRestartPolicy(spec.RestartPolicy, fldPath.Child("restartPolicy"))...)
 	allErrs = append(allErrs, validateDNSPolicy(spec.DNSPolicy, fldPath.Child("dnsPolicy"))...)
 	allErrs = append(allErrs, validateLabels(spec.NodeSelector, fldPath.Child("nodeSelector"))...)
-	allErrs = append(allErrs, validatePodSecurityContext(spec, fldPath.Child("securityContext"))...)
-	allErrs = append(allErrs, validateAffinity(spec.Affinity, fldPath.Child("affinity"))...)
+	if spec.SecurityContext != nil {
+		allErrs = append(allErrs, validatePodSecurityContext(spec, fldPath.Child("securityContext"))...)
+	}
+	if spec.Affinity != nil {
+		allErrs = append(allErrs, validateAffinity(spec.Affinity, fldPath.Child("affinity"))...)
+	}
 	allErrs = append(allErrs, validateDNSConfig(spec.DNSConfig, spec.DNSPolicy, fldPath.Child("dnsConfig"))...)
-	allErrs = append(allErrs, validateReadinessGates(spec.ReadinessGates, fldPath.Child("readinessGates"))...)
-	allErrs = append(allErrs, validateSchedulingGates(spec.SchedulingGates, fldPath.Child("schedulingGates"))...)
-	allErrs = append(allErrs, validateTopologySpread(spec.TopologySpreadConstraints, fldPath.Child("topologySpreadConstraints"))...)
+	return append(allErrs, validatePodSpecRest(spec, fldPath)...)
+}
+
+// validatePodSpecRest is the second half of validatePodSpec.
+func validatePodSpecRest(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if len(spec.ReadinessGates) > 0 {
+		allErrs = append(allErrs, validateReadinessGates(spec.ReadinessGates, fldPath.Child("readinessGates"))...)
+	}
+	if len(spec.SchedulingGates) > 0 {
+		allErrs = append(allErrs, validateSchedulingGates(spec.SchedulingGates, fldPath.Child("schedulingGates"))...)
+	}
+	if len(spec.TopologySpreadConstraints) > 0 {
+		allErrs = append(allErrs, validateTopologySpread(spec.TopologySpreadConstraints, fldPath.Child("topologySpreadConstraints"))...)
+	}
 	allErrs = append(allErrs, validateHostUsers(spec, fldPath)...)
 	allErrs = append(allErrs, validatePodSpecScalars(spec, fldPath)...)
 	if len(spec.Tolerations) > 0 {
 		allErrs = append(allErrs, validateTolerations(spec.Tolerations, fldPath.Child("tolerations"))...)
 	}
-	allErrs = append(allErrs, validateHostAliases(spec.HostAliases, fldPath.Child("hostAliases"))...)
+	if len(spec.HostAliases) > 0 {
+		allErrs = append(allErrs, validateHostAliases(spec.HostAliases, fldPath.Child("hostAliases"))...)
+	}
 	if spec.Overhead != nil {
 		allErrs = append(allErrs, validateResourceRequirements(&corev1.ResourceRequirements{Limits: spec.Overhead}, nil, fldPath.Child("overhead"))...)
 	}
-	return append(allErrs, validatePodOS(spec.OS, fldPath.Child("os"))...)
+	if spec.OS != nil {
+		allErrs = append(allErrs, validatePodOS(spec.OS, fldPath.Child("os"))...)
+	}
+	return allErrs
 }
 
 // validatePodSpecScalars checks the simple name and number fields of a pod spec.
