@@ -214,3 +214,43 @@ func TestParseRejectsOddShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestUnmarshal checks which envelopes Unmarshal reads itself: those of
+// the target's own kind, decoded as apimachinery's decoder does.
+func TestUnmarshal(t *testing.T) {
+	pod := corpusPod()
+	podData := upstreamEnvelope(t, pod, corev1.SchemeGroupVersion.WithKind("Pod"))
+	tests := []struct {
+		name     string
+		data     []byte
+		into     runtime.Object
+		wantRead bool
+	}{
+		{"own kind", podData, &corev1.Pod{Spec: corev1.PodSpec{NodeName: "reset first"}}, true},
+		{"another kind", podData, &corev1.ConfigMap{}, false},
+		{"another version", upstreamEnvelope(t, pod, schema.GroupVersionKind{Version: "v2", Kind: "Pod"}), &corev1.Pod{}, false},
+		{"no kind", upstreamEnvelope(t, pod, schema.GroupVersionKind{}), &corev1.Pod{}, false},
+		{"a group", upstreamEnvelope(t, &appsv1.Deployment{}, appsv1.SchemeGroupVersion.WithKind("Deployment")), &appsv1.Deployment{}, true},
+		{"not an envelope", []byte("{}"), &corev1.Pod{}, false},
+		{"no generated code", podData, &unstructured.Unstructured{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			read, err := Unmarshal(tc.data, scheme.Scheme, tc.into)
+			if read != tc.wantRead || err != nil {
+				t.Fatalf("Unmarshal = %v, %v; want %v, nil", read, err, tc.wantRead)
+			}
+			if !read {
+				return
+			}
+			want := reflect.New(reflect.TypeOf(tc.into).Elem()).Interface().(runtime.Object)
+			if _, _, err := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme).Decode(tc.data, nil, want); err != nil {
+				t.Fatal(err)
+			}
+			want.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+			if !reflect.DeepEqual(tc.into, want) {
+				t.Fatalf("got %#v\nwant %#v", tc.into, want)
+			}
+		})
+	}
+}

@@ -1,6 +1,10 @@
 package envelope
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"k8s.io/apimachinery/pkg/runtime"
+)
 
 // Parsed is an envelope read in place: every field is a slice of the
 // parsed data.
@@ -66,4 +70,53 @@ func eachField(msg []byte, maxField uint64, fn func(field uint64, value []byte))
 		msg = msg[end:]
 	}
 	return true
+}
+
+// Unmarshal reads an envelope naming a kind that typer has for into's type
+// straight into into, as apimachinery's decoder would (into is reset
+// first; its kind stays empty). The generated code copies what it keeps,
+// so into holds on to no part of data. It reports false, having done
+// nothing, for any other data: decode that with apimachinery's decoder.
+func Unmarshal(data []byte, typer runtime.ObjectTyper, into runtime.Object) (bool, error) {
+	u, ok := into.(unmarshaler)
+	if !ok {
+		return false, nil
+	}
+	p, ok := Parse(data)
+	if !ok || !isKindOf(p, typer, into) {
+		return false, nil
+	}
+	u.Reset()
+	return true, u.Unmarshal(p.Raw)
+}
+
+// unmarshaler is what proto.Unmarshal calls on generated types.
+type unmarshaler interface {
+	Reset()
+	Unmarshal(data []byte) error
+}
+
+// isKindOf reports whether p names a kind typer has for into's type, which
+// apimachinery's decoder would then decode into into itself.
+func isKindOf(p Parsed, typer runtime.ObjectTyper, into runtime.Object) bool {
+	gvks, _, err := typer.ObjectKinds(into)
+	if err != nil {
+		return false
+	}
+	for _, gvk := range gvks {
+		if string(p.Kind) == gvk.Kind && isGroupVersion(p.APIVersion, gvk.Group, gvk.Version) {
+			return true
+		}
+	}
+	return false
+}
+
+// isGroupVersion reports whether apiVersion is group/version (version
+// alone for the core group).
+func isGroupVersion(apiVersion []byte, group, version string) bool {
+	if group == "" {
+		return string(apiVersion) == version
+	}
+	return len(apiVersion) == len(group)+1+len(version) && string(apiVersion[:len(group)]) == group &&
+		apiVersion[len(group)] == '/' && string(apiVersion[len(group)+1:]) == version
 }

@@ -52,54 +52,18 @@ func (c protobufCodec) Encode(obj runtime.Object, gvk schema.GroupVersionKind) (
 
 // Decode reads a stored value into into, leaving its kind empty. A value
 // of into's own kind, the common case, is unmarshalled straight from data
-// (the generated code copies what it keeps, so into does not hold on to
-// data); anything else goes through apimachinery's decoder.
+// (see envelope.Unmarshal); anything else goes through apimachinery's
+// decoder.
 func (c protobufCodec) Decode(data []byte, into runtime.Object) error {
-	if p, ok := envelope.Parse(data); ok && c.isKindOf(p, into) {
-		if u, ok := into.(unmarshaler); ok {
-			u.Reset()
-			if err := u.Unmarshal(p.Raw); err != nil {
-				return fmt.Errorf("decode stored %T: %w", into, err)
-			}
-			return nil
-		}
+	ok, err := envelope.Unmarshal(data, c.scheme, into)
+	if !ok {
+		_, _, err = c.s.Decode(data, nil, into)
+		into.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 	}
-	if _, _, err := c.s.Decode(data, nil, into); err != nil {
+	if err != nil {
 		return fmt.Errorf("decode stored %T: %w", into, err)
 	}
-	into.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 	return nil
-}
-
-// unmarshaler is what proto.Unmarshal calls on generated types.
-type unmarshaler interface {
-	Reset()
-	Unmarshal(data []byte) error
-}
-
-// isKindOf reports whether the envelope p names a kind the scheme has for
-// into's type, which the decoder would then decode into into itself.
-func (c protobufCodec) isKindOf(p envelope.Parsed, into runtime.Object) bool {
-	gvks, _, err := c.scheme.ObjectKinds(into)
-	if err != nil {
-		return false
-	}
-	for _, gvk := range gvks {
-		if string(p.Kind) == gvk.Kind && isGroupVersion(p.APIVersion, gvk.Group, gvk.Version) {
-			return true
-		}
-	}
-	return false
-}
-
-// isGroupVersion reports whether apiVersion is group/version (version
-// alone for the core group).
-func isGroupVersion(apiVersion []byte, group, version string) bool {
-	if group == "" {
-		return string(apiVersion) == version
-	}
-	return len(apiVersion) == len(group)+1+len(version) && string(apiVersion[:len(group)]) == group &&
-		apiVersion[len(group)] == '/' && string(apiVersion[len(group)+1:]) == version
 }
 
 // decodeKV decodes a stored value into a fresh object and stamps its

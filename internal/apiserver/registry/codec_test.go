@@ -48,7 +48,7 @@ func storedKinds() []schema.GroupVersionKind {
 		if gvk.Version == runtime.APIVersionInternal {
 			continue
 		}
-		if _, ok := reflect.New(t).Interface().(unmarshaler); ok {
+		if _, ok := reflect.New(t).Interface().(interface{ Unmarshal([]byte) error }); ok {
 			out = append(out, gvk)
 		}
 	}
