@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
+
+	"github.com/skiffhq/skiff/internal/apiserver/envelope"
 )
 
 // maxBodyBytes is the largest request body accepted (as upstream: 3 MiB).
@@ -100,7 +102,7 @@ func (s *Server) decodeObject(r *http.Request, h *resourceHandler, data []byte) 
 	obj := h.res.NewServed()
 	var warnings []string
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == mediaProtobuf {
-		if _, _, err := s.ser.protobuf.Decode(data, &want, obj); err != nil {
+		if err := s.decodeProtobuf(data, want, obj); err != nil {
 			return nil, nil, apierrors.NewBadRequest(err.Error())
 		}
 		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
@@ -166,8 +168,7 @@ func cannotBeHandled(gvk schema.GroupVersionKind, err error) error {
 // in any supported body format, ignoring unknown fields.
 func (s *Server) decodeOptions(r *http.Request, data []byte, gvk schema.GroupVersionKind, into runtime.Object) error {
 	if contentTypeOf(r) == mediaProtobuf {
-		_, _, err := s.ser.protobuf.Decode(data, &gvk, into)
-		return err
+		return s.decodeProtobuf(data, gvk, into)
 	}
 	js, err := bodyToJSON(r, data)
 	if err != nil {
@@ -175,4 +176,25 @@ func (s *Server) decodeOptions(r *http.Request, data []byte, gvk schema.GroupVer
 	}
 	_, _, err = s.ser.json.Decode(js, &gvk, into)
 	return err
+}
+
+// decodeProtobuf decodes a protobuf body into into: in place when the
+// envelope names into's own kind (no copy of the body, as a pod create or
+// binding has), else through apimachinery's decoder.
+func (s *Server) decodeProtobuf(data []byte, gvk schema.GroupVersionKind, into runtime.Object) error {
+	if ok, err := envelope.Unmarshal(data, s.cfg.Scheme, into); ok {
+		return err
+	}
+	out, got, err := s.ser.protobuf.Decode(data, &gvk, into)
+	if err != nil {
+		return err
+	}
+	if out != into && got != nil {
+		// The body is of another kind, which the decoder made an object of.
+		if got.GroupVersion() != gvk.GroupVersion() {
+			return fmt.Errorf("the API version in the data (%s) does not match the expected API version (%s)", got.GroupVersion(), gvk.GroupVersion())
+		}
+		return fmt.Errorf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind)
+	}
+	return nil
 }

@@ -102,7 +102,16 @@ func (s *Server) decodeEviction(r *http.Request, body []byte) (*policyv1.Evictio
 			return ev, nil
 		}
 	}
-	if err := s.decodeOptions(r, body, policyv1.SchemeGroupVersion.WithKind("Eviction"), ev); err != nil {
+	err := s.decodeOptions(r, body, policyv1.SchemeGroupVersion.WithKind("Eviction"), ev)
+	if err != nil && contentTypeOf(r) == mediaProtobuf {
+		// A policy/v1beta1 Eviction in protobuf.
+		old := &policyv1beta1.Eviction{}
+		if s.decodeOptions(r, body, policyv1beta1.SchemeGroupVersion.WithKind("Eviction"), old) == nil {
+			ev.ObjectMeta, ev.DeleteOptions = old.ObjectMeta, old.DeleteOptions
+			return ev, nil
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	return ev, nil
