@@ -152,23 +152,5 @@ func (s *Store) listItems(ctx context.Context, ns string, opts ListOptions) ([]r
 
 // Matches reports whether obj passes the label and field selectors.
 func (s *Store) Matches(obj runtime.Object, opts ListOptions) (bool, error) {
-	if opts.Labels != nil && !opts.Labels.Empty() {
-		m, err := metaOf(obj)
-		if err != nil {
-			return false, err
-		}
-		if !opts.Labels.Matches(labels.Set(m.GetLabels())) {
-			return false, nil
-		}
-	}
-	if opts.Fields != nil && !opts.Fields.Empty() {
-		set, err := s.Resource.FieldSet(obj)
-		if err != nil {
-			return false, err
-		}
-		if !opts.Fields.Matches(set) {
-			return false, nil
-		}
-	}
-	return true, nil
+	return s.Resource.Matches(obj, opts.Labels, opts.Fields)
 }

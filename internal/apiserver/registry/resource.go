@@ -78,6 +78,7 @@ type hooks struct {
 	validateStatusUpdate func(obj, old runtime.Object) field.ErrorList
 	prepareForSubUpdate  func(sub string, obj, old runtime.Object)
 	fieldSet             func(obj runtime.Object) fields.Set
+	fieldValue           func(obj runtime.Object, field string) (string, bool)
 	gracefulDelete       func(obj runtime.Object, opts *metav1.DeleteOptions) (graceful bool, seconds int64)
 	holdsDeletion        func(obj runtime.Object) bool
 	allocate             func(ctx context.Context, obj runtime.Object) (undo func(), err error)
@@ -108,6 +109,9 @@ type Strategy[T runtime.Object] struct {
 	// FieldSet returns the field-selector fields besides metadata.name and
 	// metadata.namespace, which are always present.
 	FieldSet func(obj T) fields.Set
+	// Fields, instead of FieldSet, reads each field-selector field on its
+	// own, so that a selector reads only the fields it names.
+	Fields FieldGetters[T]
 	// GracefulDelete says whether a delete only marks the object and for how
 	// long (pods on nodes). It may also update obj (a namespace turns
 	// Terminating).
@@ -163,6 +167,10 @@ func Define[T runtime.Object](r Resource, s Strategy[T]) *Resource {
 	}
 	if f := s.FieldSet; f != nil {
 		h.fieldSet = func(o runtime.Object) fields.Set { return f(o.(T)) }
+	}
+	if g := s.Fields; g != nil {
+		h.fieldSet = func(o runtime.Object) fields.Set { return g.setOf(o.(T)) }
+		h.fieldValue = func(o runtime.Object, field string) (string, bool) { return g.value(o.(T), field) }
 	}
 	if f := s.GracefulDelete; f != nil {
 		h.gracefulDelete = func(o runtime.Object, opts *metav1.DeleteOptions) (bool, int64) { return f(o.(T), opts) }

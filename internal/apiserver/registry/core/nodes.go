@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/skiffhq/skiff/internal/apiserver/defaults"
@@ -29,8 +28,8 @@ func Nodes() *registry.Resource {
 		Validate:             validation.ValidateNode,
 		ValidateUpdate:       validation.ValidateNodeUpdate,
 		ValidateStatusUpdate: validation.ValidateNodeUpdate,
-		FieldSet: func(n *corev1.Node) fields.Set {
-			return fields.Set{"spec.unschedulable": strconv.FormatBool(n.Spec.Unschedulable)}
+		Fields: registry.FieldGetters[*corev1.Node]{
+			"spec.unschedulable": func(n *corev1.Node) string { return strconv.FormatBool(n.Spec.Unschedulable) },
 		},
 		Table: nodeTable,
 	})

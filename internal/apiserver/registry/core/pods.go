@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/skiffhq/skiff/internal/apiserver/defaults"
@@ -35,22 +34,25 @@ func Pods() *registry.Resource {
 		Validate:             validation.ValidatePod,
 		ValidateUpdate:       validation.ValidatePodUpdate,
 		ValidateStatusUpdate: validation.ValidatePodStatusUpdate,
-		FieldSet:             podFields,
+		Fields:               podFields(),
 		GracefulDelete:       podGracePeriod,
 		Table:                podTable,
 	})
 }
 
-func podFields(p *corev1.Pod) fields.Set {
-	return fields.Set{
-		"spec.nodeName":            p.Spec.NodeName,
-		"spec.restartPolicy":       string(p.Spec.RestartPolicy),
-		"spec.schedulerName":       p.Spec.SchedulerName,
-		"spec.serviceAccountName":  p.Spec.ServiceAccountName,
-		"spec.hostNetwork":         strconv.FormatBool(p.Spec.HostNetwork),
-		"status.phase":             string(p.Status.Phase),
-		"status.podIP":             p.Status.PodIP,
-		"status.nominatedNodeName": p.Status.NominatedNodeName,
+// podFields are the pods' field-selector fields. They are read on their
+// own: every pod event is checked against the field selectors of the
+// node agents and the scheduler.
+func podFields() registry.FieldGetters[*corev1.Pod] {
+	return registry.FieldGetters[*corev1.Pod]{
+		"spec.nodeName":            func(p *corev1.Pod) string { return p.Spec.NodeName },
+		"spec.restartPolicy":       func(p *corev1.Pod) string { return string(p.Spec.RestartPolicy) },
+		"spec.schedulerName":       func(p *corev1.Pod) string { return p.Spec.SchedulerName },
+		"spec.serviceAccountName":  func(p *corev1.Pod) string { return p.Spec.ServiceAccountName },
+		"spec.hostNetwork":         func(p *corev1.Pod) string { return strconv.FormatBool(p.Spec.HostNetwork) },
+		"status.phase":             func(p *corev1.Pod) string { return string(p.Status.Phase) },
+		"status.podIP":             func(p *corev1.Pod) string { return p.Status.PodIP },
+		"status.nominatedNodeName": func(p *corev1.Pod) string { return p.Status.NominatedNodeName },
 	}
 }
 
