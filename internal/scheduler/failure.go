@@ -43,13 +43,13 @@ func (s *Scheduler) handleFailure(ctx context.Context, fwk *framework.Framework,
 		return
 	}
 	s.async.Add(1)
-	go func() {
+	s.workers.Go(func() {
 		defer s.async.Done()
 		cond.LastTransitionTime = metav1.Now()
 		if err := framework.PatchPodStatus(ctx, s.client, pod, cond, nominated); err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
 			s.log.Warn("scheduler: update pod status", "pod", pod.Namespace+"/"+pod.Name, "err", err)
 		}
-	}()
+	})
 }
 
 // conditionChanged reports whether the pod's status would change.

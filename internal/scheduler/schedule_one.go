@@ -59,7 +59,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 		return true
 	}
 	s.async.Add(1)
-	go s.bindingCycle(ctx, fwk, state, qi, &assumed, host)
+	s.workers.Go(func() { s.bindingCycle(ctx, fwk, state, qi, &assumed, host) })
 	return true
 }
 

@@ -40,8 +40,10 @@ type Scheduler struct {
 	statusBuf   []*framework.Status
 	feasibleBuf []*framework.NodeInfo
 
-	// async counts binding cycles and status updates in flight.
-	async sync.WaitGroup
+	// async counts binding cycles and status updates in flight; they run
+	// on workers, goroutines reused from one to the next.
+	async   sync.WaitGroup
+	workers *workerPool
 }
 
 // RecorderFactory returns the event recorder of a profile (scheduler name).
@@ -57,7 +59,8 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, c
 		client: client, informers: factory, cache: cache.New(), snapshot: &framework.Snapshot{},
 		profiles: map[string]*framework.Framework{}, recorders: map[string]record.EventRecorder{},
 		parallelism: framework.NewParallelizer(cfg.Parallelism), log: log,
-		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		rng:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		workers: newWorkerPool(workerIdleTimeout, maxIdleWorkers),
 	}
 	events := map[string][]framework.ClusterEvent{}
 	q := queue.New(queue.Options{InitialBackoff: cfg.InitialBackoff, MaxBackoff: cfg.MaxBackoff, PluginEvents: events})
@@ -87,8 +90,11 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, c
 	return s, nil
 }
 
-// Run schedules until ctx ends, then waits for bindings in flight.
+// Run schedules until ctx ends, then waits for bindings in flight and
+// for their workers to exit.
 func (s *Scheduler) Run(ctx context.Context) {
+	defer s.workers.wait()
+	defer s.workers.stop()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
