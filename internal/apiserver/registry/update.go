@@ -57,11 +57,11 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate UpdateFun
 		if err != nil {
 			return nil, false, s.storageError(err, name)
 		}
-		cur, err := s.decodeStored(kv)
+		priv, cur, err := s.decodeForUpdate(kv, s.onlyReadsOld(opts))
 		if err != nil {
 			return nil, false, err
 		}
-		obj, err := tryUpdate(cur.DeepCopyObject())
+		obj, err := tryUpdate(priv)
 		if err != nil {
 			if !current {
 				continue
@@ -196,8 +196,7 @@ func (s *Store) prepareUpdate(ctx context.Context, obj, cur runtime.Object, ns, 
 	// Server-owned metadata always comes from the stored object.
 	m.SetUID(old.GetUID())
 	m.SetCreationTimestamp(old.GetCreationTimestamp())
-	m.SetDeletionTimestamp(old.GetDeletionTimestamp())
-	m.SetDeletionGracePeriodSeconds(old.GetDeletionGracePeriodSeconds())
+	keepDeletion(m, old)
 	m.SetGeneration(old.GetGeneration())
 	m.SetSelfLink("")
 	m.SetResourceVersion(old.GetResourceVersion())
@@ -239,6 +238,37 @@ func (s *Store) prepareUpdate(ctx context.Context, obj, cur runtime.Object, ns, 
 		return false, apierrors.NewInvalid(s.Resource.GroupKind(), name, errs)
 	}
 	return rv == "", nil
+}
+
+// onlyReadsOld reports whether prepareUpdate with opts only reads the old
+// object and puts none of its parts into the new one, so that the old
+// object may be the one shared with watchers (see decodeStored): no
+// status split copies parts over (a status write, a main write of a
+// resource with status), no strategy hook or admission sees the old
+// object, and validation is the generic metadata check. The copied
+// metadata is values or copies (keepDeletion). Pod bindings are such
+// updates.
+func (s *Store) onlyReadsOld(opts UpdateOptions) bool {
+	h := &s.Resource.hooks
+	switch opts.Subresource {
+	case "":
+		return !s.Resource.HasStatus && h.prepareForUpdate == nil && h.validateUpdate == nil && opts.Admit == nil
+	case "status", "approval":
+		return false
+	}
+	return h.prepareForSubUpdate == nil && opts.Admit == nil
+}
+
+// keepDeletion sets m's deletion timestamp and grace period to copies of
+// old's, so that m shares nothing with old.
+func keepDeletion(m, old metav1.Object) {
+	m.SetDeletionTimestamp(old.GetDeletionTimestamp().DeepCopy())
+	var grace *int64
+	if g := old.GetDeletionGracePeriodSeconds(); g != nil {
+		v := *g
+		grace = &v
+	}
+	m.SetDeletionGracePeriodSeconds(grace)
 }
 
 func subsetOf(a, b []string) bool {

@@ -69,19 +69,48 @@ func (s *Store) decodeShared(k eventKey, value []byte) (runtime.Object, error) {
 	return obj, nil
 }
 
-// decodeStored decodes a stored value read from the storage: a deep copy
-// of the object a watcher decoded for that key and revision, which costs
-// a fraction of a decode, or a fresh decode. Either way the object is the
+// decodeStored decodes a stored value read from the storage: a copy of
+// the object a watcher decoded for that key and revision, which costs a
+// fraction of a decode, or a fresh decode. Either way the object is the
 // caller's, with no kind set.
 func (s *Store) decodeStored(kv storage.KeyValue) (runtime.Object, error) {
 	if s.decoded != nil {
-		if obj, ok := s.decoded.Get(eventKey{key: kv.Key, rev: kv.Revision}); ok {
-			obj = obj.DeepCopyObject()
-			obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
-			return obj, nil
+		if shared, ok := s.decoded.Get(eventKey{key: kv.Key, rev: kv.Revision}); ok {
+			return ownCopy(shared), nil
 		}
 	}
 	return s.decodeKV(kv.Value, kv.Revision)
+}
+
+// decodeForUpdate is decodeStored for an update, which needs two objects:
+// priv, the caller's own, to hand to the update function, and old, to
+// compare against. When readOnly says the caller only reads old, old is
+// the object a watcher decoded for that key and revision, shared and
+// never to be written nor put into another object; otherwise it is the
+// caller's too. A value no watcher decoded is decoded once and copied.
+func (s *Store) decodeForUpdate(kv storage.KeyValue, readOnly bool) (priv, old runtime.Object, err error) {
+	if s.decoded != nil {
+		if shared, ok := s.decoded.Get(eventKey{key: kv.Key, rev: kv.Revision}); ok {
+			priv = ownCopy(shared)
+			if readOnly {
+				return priv, shared, nil
+			}
+			return priv, ownCopy(shared), nil
+		}
+	}
+	old, err = s.decodeKV(kv.Value, kv.Revision)
+	if err != nil {
+		return nil, nil, err
+	}
+	return old.DeepCopyObject(), old, nil
+}
+
+// ownCopy is a deep copy of a shared decoded object, without the kind the
+// shared one carries.
+func ownCopy(shared runtime.Object) runtime.Object {
+	obj := shared.DeepCopyObject()
+	obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+	return obj
 }
 
 // newDecodedEvents returns the memo of decoded events for r's watchers,

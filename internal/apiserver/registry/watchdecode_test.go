@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -107,5 +108,61 @@ func TestDecodeEventShared(t *testing.T) {
 		Revision: 11, PrevRevision: 7})
 	if err != nil || obj != got[0] || codec.decodes != 4 {
 		t.Fatalf("previous value at revision 7: %v, %v after %d decodes; want the event decoded at 7, no decode", obj, err, codec.decodes)
+	}
+}
+
+// BenchmarkDecodeForUpdate is an update's read of a pod a watcher
+// decoded: its own copy for the update function and the old object, a
+// second copy or (read-only updates: bindings) the shared one.
+func BenchmarkDecodeForUpdate(b *testing.B) {
+	codec := NewProtobufCodec(scheme.Scheme)
+	r := &Resource{GVR: schema.GroupVersionResource{Version: "v1", Resource: "pods"}, Kind: "Pod",
+		Namespaced: true, New: func() runtime.Object { return &corev1.Pod{} }}
+	s := NewStore(r, nil, codec)
+	pod := benchPod()
+	value, err := codec.Encode(pod, corev1.SchemeGroupVersion.WithKind("Pod"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	kv := storage.KeyValue{Key: "/registry/core/pods/ns/p", Value: value, Revision: 9}
+	if _, err := s.decodeEvent(kv.Key, kv.Value, kv.Revision); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("stored pod: %d bytes", len(value))
+	for _, readOnly := range []bool{false, true} {
+		b.Run(fmt.Sprintf("readOnly=%v", readOnly), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := s.decodeForUpdate(kv, readOnly); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchPod is a pod of about the size the scheduler benchmark creates,
+// with managed fields and a status.
+func benchPod() *corev1.Pod {
+	fieldsV1 := &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"c\"}":{".":{},"f:image":{},"f:name":{},"f:resources":{".":{},"f:requests":{".":{},"f:cpu":{},"f:memory":{}}}}}}}`)}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "0b3c5e2a-1d7f-4e6b-9a8c-2f4d6e8a0b1c",
+			Labels: map[string]string{"app": "bench", "pod-template-hash": "5d8f7c9b6"},
+			ManagedFields: []metav1.ManagedFieldsEntry{
+				{Manager: "bench", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: fieldsV1},
+				{Manager: "scheduler", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: fieldsV1, Subresource: "status"},
+			}},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10",
+				TerminationMessagePath: "/dev/termination-log", TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+				ImagePullPolicy: corev1.PullIfNotPresent}},
+			RestartPolicy: corev1.RestartPolicyAlways, DNSPolicy: corev1.DNSClusterFirst, SchedulerName: "default-scheduler",
+			Tolerations: []corev1.Toleration{
+				{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute},
+				{Key: "node.kubernetes.io/unreachable", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute},
+			},
+		},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, QOSClass: corev1.PodQOSBestEffort,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable"}}},
 	}
 }
