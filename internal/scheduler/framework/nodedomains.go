@@ -14,6 +14,8 @@ type NodeDomains struct {
 	// Values are the key's values, each once; a domain's number is its
 	// index here.
 	Values []string
+	// byValue is the number of each value.
+	byValue map[string]int32
 	// ids is the domain of each slot's node, -1 when it lacks the key.
 	ids []int32
 	// space is the slot space the index was built in: the slots of
@@ -29,6 +31,13 @@ func (d *NodeDomains) Of(ni *NodeInfo) (id int32, known bool) {
 		return -1, false
 	}
 	return d.ids[ni.slot-1], true
+}
+
+// ID returns the number of the domain value, false when no node of the
+// index has it.
+func (d *NodeDomains) ID(value string) (int32, bool) {
+	id, ok := d.byValue[value]
+	return id, ok
 }
 
 // NodeDomains returns the domains of the label key over the snapshot's
@@ -48,6 +57,7 @@ func (s *Snapshot) buildNodeDomains(key string) *NodeDomains {
 		d.ids[i] = -1
 	}
 	ids := map[string]int32{}
+	d.byValue = ids
 	for _, ni := range s.NodeInfoList {
 		if ni.slot <= 0 || ni.Node() == nil {
 			continue

@@ -55,7 +55,7 @@ func TestIndexesMatchFullScans(t *testing.T) {
 
 // snapshotFramework is a framework (a binder only) over snap, the handle
 // plugins under test are built with.
-func snapshotFramework(t *testing.T, snap *framework.Snapshot) *framework.Framework {
+func snapshotFramework(t testing.TB, snap *framework.Snapshot) *framework.Framework {
 	t.Helper()
 	fwk, err := framework.New(framework.Profile{Plugins: []framework.PluginSpec{{Name: DefaultBinderName}}}, NewRegistry(),
 		framework.Env{Snapshot: snap, Parallelism: 1})

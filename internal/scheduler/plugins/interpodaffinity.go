@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -115,25 +114,24 @@ type ipaFilterState struct {
 	existingAnti topologyCounts
 	affinity     topologyCounts
 	anti         topologyCounts
-	// existingAntiKeys are the topology keys in existingAnti, each once:
-	// Filter looks up these of a node's labels, not all of them.
-	existingAntiKeys []string
+	// existingAntiDomains and antiDomains are the domains existingAnti and
+	// anti reject, per topology key (see indexRejections).
+	existingAntiDomains, antiDomains []rejectedDomains
 }
 
 func (s *ipaFilterState) Clone() framework.StateData {
 	return &ipaFilterState{pod: s.pod, nsLabels: s.nsLabels, existingAnti: s.existingAnti.clone(),
-		affinity: s.affinity.clone(), anti: s.anti.clone(), existingAntiKeys: s.existingAntiKeys}
+		affinity: s.affinity.clone(), anti: s.anti.clone(),
+		existingAntiDomains: s.existingAntiDomains, antiDomains: s.antiDomains}
 }
 
-// keyExistingAnti (re)computes existingAntiKeys after existingAnti changed.
-func (s *ipaFilterState) keyExistingAnti() {
-	var keys []string
-	for pair := range s.existingAnti {
-		if !slices.Contains(keys, pair.key) {
-			keys = append(keys, pair.key)
-		}
+// indexSnapshot is the snapshot whose indexes the plugin uses: none with
+// scanAll.
+func (p *InterPodAffinity) indexSnapshot() *framework.Snapshot {
+	if p.scanAll {
+		return nil
 	}
-	s.existingAntiKeys = keys
+	return p.h.Snapshot()
 }
 
 // namespaceLabels returns the labels of namespace ns (nil if unknown).
@@ -221,7 +219,7 @@ func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleSt
 			}
 		}
 	}
-	s.keyExistingAnti()
+	s.indexRejections(p.indexSnapshot())
 	state.Write(ipaPreFilterKey, s)
 	return nil, nil
 }
@@ -337,7 +335,7 @@ func (p *InterPodAffinity) update(state *framework.CycleState, e *framework.PodI
 	}
 	s.addExistingAnti(e, node, delta)
 	s.addIncoming(e.Pod, node, delta)
-	s.keyExistingAnti()
+	s.indexRejections(p.indexSnapshot())
 	return nil
 }
 
@@ -347,18 +345,13 @@ func (p *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState
 	if err != nil {
 		return framework.AsStatus(err)
 	}
-	node := ni.Node()
-	for _, k := range s.existingAntiKeys {
-		if v, ok := node.Labels[k]; ok && s.existingAnti[topologyPair{k, v}] > 0 {
-			return p.rejectExistingAnti
-		}
+	if rejects(s.existingAntiDomains, s.existingAnti, ni) {
+		return p.rejectExistingAnti
 	}
-	for _, t := range s.pod.RequiredAntiAffinityTerms {
-		if v, ok := node.Labels[t.TopologyKey]; ok && s.anti[topologyPair{t.TopologyKey, v}] > 0 {
-			return p.rejectAnti
-		}
+	if rejects(s.antiDomains, s.anti, ni) {
+		return p.rejectAnti
 	}
-	if !s.satisfiesAffinity(node) {
+	if !s.satisfiesAffinity(ni.Node()) {
 		return p.rejectAffinity
 	}
 	return nil
