@@ -112,10 +112,11 @@ func (s *Scheduler) schedulePod(ctx context.Context, fwk *framework.Framework, s
 	if st := fwk.RunPreScorePlugins(ctx, state, pod, feasible); !st.IsSuccess() {
 		return "", st.AsError()
 	}
-	scores, st := fwk.RunScorePlugins(ctx, state, pod, feasible)
+	scores, st := fwk.RunScorePlugins(ctx, state, pod, feasible, s.scoreBuf)
 	if !st.IsSuccess() {
 		return "", st.AsError()
 	}
+	s.scoreBuf = scores
 	return s.selectHost(feasible, scores), nil
 }
 

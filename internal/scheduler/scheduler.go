@@ -35,10 +35,11 @@ type Scheduler struct {
 	// looking at nodes, and the tie-breaking random source.
 	nextStartNodeIndex int
 	rng                *rand.Rand
-	// statusBuf and feasibleBuf are filterNodes' scratch space, reused
-	// across cycles.
+	// statusBuf and feasibleBuf are filterNodes' scratch space, scoreBuf
+	// the scores' (see RunScorePlugins), reused across cycles.
 	statusBuf   []*framework.Status
 	feasibleBuf []*framework.NodeInfo
+	scoreBuf    []int64
 
 	// async counts binding cycles and status updates in flight; they run
 	// on workers, goroutines reused from one to the next.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -31,8 +32,8 @@ type Framework struct {
 	bind        []BindPlugin
 	// events are the EnqueueExtensions of each plugin.
 	events map[string][]ClusterEvent
-	// scoreBufs recycles RunScorePlugins' per-plugin score slices.
-	scoreBufs sync.Pool
+	// scoreScratch recycles RunScorePlugins' working memory.
+	scoreScratch atomic.Pointer[scoreScratch]
 
 	waiting waitingPods
 }
@@ -337,49 +338,52 @@ func (f *Framework) RunPreScorePlugins(ctx context.Context, state *CycleState, p
 const scoreChunk = 32
 
 // RunScorePlugins scores nodes with every Score plugin, normalizes, weighs
-// and returns the total per node (same order as nodes).
-func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) ([]int64, *Status) {
-	active := make([]int, 0, len(f.score))
+// and returns the total per node (same order as nodes). The totals are
+// written to totals, reused when it has the capacity (callers pass the
+// last cycle's), else to a new slice.
+func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo, totals []int64) ([]int64, *Status) {
+	sc := f.takeScoreScratch(len(nodes))
+	defer f.scoreScratch.Store(sc)
 	for i, p := range f.score {
 		if !state.SkipScorePlugins.Has(p.Name()) {
-			active = append(active, i)
+			sc.active = append(sc.active, i)
 		}
 	}
-	perPlugin := f.scoreBuffers(len(nodes))
-	defer f.scoreBufs.Put(&perPlugin)
-	var errOnce sync.Once
-	var firstErr *Status
 	f.parallel.Chunks(ctx, len(nodes), scoreChunk, func(lo, hi int) bool {
 		for j := lo; j < hi; j++ {
 			name := nodes[j].Name()
-			for _, i := range active {
+			for _, i := range sc.active {
 				s, st := f.score[i].Score(ctx, state, pod, nodes[j])
 				if !st.IsSuccess() {
-					errOnce.Do(func() {
-						firstErr = AsStatus(fmt.Errorf("running Score plugin %q: %w", f.score[i].Name(), st.AsError()))
+					sc.errOnce.Do(func() {
+						sc.err = AsStatus(fmt.Errorf("running Score plugin %q: %w", f.score[i].Name(), st.AsError()))
 					})
 					return false
 				}
-				perPlugin[i][j] = NodeScore{Name: name, Score: s}
+				sc.perPlugin[i][j] = NodeScore{Name: name, Score: s}
 			}
 		}
 		return true
 	})
-	if firstErr != nil {
-		return nil, firstErr
+	if sc.err != nil {
+		return nil, sc.err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, AsStatus(err)
 	}
-	totals := make([]int64, len(nodes))
-	for _, i := range active {
+	if cap(totals) < len(nodes) {
+		totals = make([]int64, len(nodes))
+	}
+	totals = totals[:len(nodes)]
+	clear(totals)
+	for _, i := range sc.active {
 		p := f.score[i]
 		if ext := p.ScoreExtensions(); ext != nil {
-			if st := ext.NormalizeScore(ctx, state, pod, perPlugin[i]); !st.IsSuccess() {
+			if st := ext.NormalizeScore(ctx, state, pod, sc.perPlugin[i]); !st.IsSuccess() {
 				return nil, AsStatus(fmt.Errorf("running Normalize on Score plugin %q: %w", p.Name(), st.AsError()))
 			}
 		}
-		for j, s := range perPlugin[i] {
+		for j, s := range sc.perPlugin[i] {
 			if s.Score < MinNodeScore || s.Score > MaxNodeScore {
 				return nil, AsStatus(fmt.Errorf("plugin %q returns an invalid score %d for node %q", p.Name(), s.Score, s.Name))
 			}
@@ -389,21 +393,32 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 	return totals, nil
 }
 
-// scoreBuffers returns a score slice of length n per score plugin.
-func (f *Framework) scoreBuffers(n int) [][]NodeScore {
-	var bufs [][]NodeScore
-	if p, ok := f.scoreBufs.Get().(*[][]NodeScore); ok {
-		bufs = *p
-	} else {
-		bufs = make([][]NodeScore, len(f.score))
+// scoreScratch is RunScorePlugins' working memory: a score slice per
+// score plugin, the plugins that run and the first error.
+type scoreScratch struct {
+	perPlugin [][]NodeScore
+	active    []int
+	errOnce   sync.Once
+	err       *Status
+}
+
+// takeScoreScratch returns the recycled scratch (a new one if another
+// call holds it), reset, with score slices of length n. A plain recycled
+// pointer rather than a sync.Pool: the scheduling cycle runs one at a
+// time per profile and a pool drops its contents at every collection.
+func (f *Framework) takeScoreScratch(n int) *scoreScratch {
+	sc := f.scoreScratch.Swap(nil)
+	if sc == nil {
+		sc = &scoreScratch{perPlugin: make([][]NodeScore, len(f.score))}
 	}
-	for i := range bufs {
-		if cap(bufs[i]) < n {
-			bufs[i] = make([]NodeScore, n)
+	sc.active, sc.errOnce, sc.err = sc.active[:0], sync.Once{}, nil
+	for i := range sc.perPlugin {
+		if cap(sc.perPlugin[i]) < n {
+			sc.perPlugin[i] = make([]NodeScore, n)
 		}
-		bufs[i] = bufs[i][:n]
+		sc.perPlugin[i] = sc.perPlugin[i][:n]
 	}
-	return bufs
+	return sc
 }
 
 // RunReservePluginsReserve runs Reserve; on failure the caller must run

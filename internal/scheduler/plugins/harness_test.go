@@ -81,7 +81,7 @@ func (e *env) scores(t *testing.T, pod *corev1.Pod) map[string]int64 {
 	if st := e.fwk.RunPreScorePlugins(ctx, state, pod, nodes); !st.IsSuccess() {
 		t.Fatal(st)
 	}
-	totals, st := e.fwk.RunScorePlugins(ctx, state, pod, nodes)
+	totals, st := e.fwk.RunScorePlugins(ctx, state, pod, nodes, nil)
 	if !st.IsSuccess() {
 		t.Fatal(st)
 	}
