@@ -68,7 +68,7 @@ func startCPUProfile(path string) (func() error, error) {
 // cannot pause that scheduler to build a backlog).
 func benchSchedulerCommand() *cobra.Command {
 	var kubeconfig string
-	o := scheduling.Options{Nodes: 5000, Pods: 30000, Clients: 16, Namespace: "skiff-bench"}
+	o := scheduling.Options{Nodes: 5000, Pods: 30000, Clients: scheduling.DefaultClients, Namespace: "skiff-bench"}
 	cmd := &cobra.Command{
 		Use:   "scheduler",
 		Short: "Create fake nodes and pods, measure scheduling throughput and latency, check placements, clean up",

@@ -18,10 +18,9 @@ import (
 // Scheduler benchmark sizes; SKIFF_BENCH_SCHED_NODES and
 // SKIFF_BENCH_SCHED_PODS override them for quick runs.
 const (
-	schedBenchNodes   = 5000
-	schedBenchPods    = 30000
-	schedBenchClients = 16
-	schedBenchNS      = "sched-bench"
+	schedBenchNodes = 5000
+	schedBenchPods  = 30000
+	schedBenchNS    = "sched-bench"
 )
 
 func envInt(name string, def int) int {
@@ -92,7 +91,7 @@ func runSchedulerBench(b *testing.B, numNodes, numPods int, backlog bool) schedu
 	so.LeaderElect = false
 	b.StartTimer()
 	r, err := scheduling.Run(b.Context(), srv.Config, scheduling.Options{
-		Nodes: numNodes, Pods: numPods, Clients: schedBenchClients,
+		Nodes: numNodes, Pods: numPods, Clients: scheduling.DefaultClients,
 		Backlog: backlog, Namespace: schedBenchNS, Log: benchLog{b},
 		StartScheduler: func(ctx context.Context) error { return scheduler.Run(ctx, srv.Config, so) },
 	})

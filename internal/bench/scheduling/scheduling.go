@@ -24,6 +24,12 @@ import (
 // bindTimeout bounds the wait for every pod to be bound.
 const bindTimeout = 10 * time.Minute
 
+// DefaultClients is how many pods are created at once by default: as
+// many as upstream's scheduler_perf pod creator has in flight (30).
+// Fewer leave the run bound by create latency (each create waits for its
+// etcd commit) rather than by the scheduler.
+const DefaultClients = 30
+
 // boundSelector has the server send bound pods only: one event per pod.
 const boundSelector = "spec.nodeName!="
 
@@ -31,7 +37,8 @@ const boundSelector = "spec.nodeName!="
 type Options struct {
 	// Nodes and Pods are how many of each to create.
 	Nodes, Pods int
-	// Clients is how many connections create objects in parallel (default 16).
+	// Clients is how many connections create objects in parallel
+	// (default DefaultClients).
 	Clients int
 	// Backlog creates every pod before the scheduler starts and times from
 	// its start; it needs StartScheduler. Otherwise pods are streamed in
@@ -80,7 +87,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) (res Result, err erro
 		return Result{}, errors.New("backlog mode needs a scheduler started by the benchmark")
 	}
 	if o.Clients <= 0 {
-		o.Clients = 16
+		o.Clients = DefaultClients
 	}
 	if o.Namespace == "" {
 		o.Namespace = "skiff-bench"
