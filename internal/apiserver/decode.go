@@ -128,11 +128,8 @@ func (s *Server) decodeJSON(js []byte, want schema.GroupVersionKind, obj runtime
 	if err := json.Unmarshal(js, &tm); err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("couldn't get version/kind; json parse error: %v", err))
 	}
-	if tm.APIVersion != "" && tm.APIVersion != want.GroupVersion().String() {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", tm.APIVersion, want.GroupVersion().String()))
-	}
-	if tm.Kind != "" && tm.Kind != want.Kind {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", tm.Kind, want.Kind))
+	if err := typeMismatch(tm.APIVersion, tm.Kind, want); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
 	}
 	dec := s.ser.json
 	if fv != validateIgnore {
@@ -191,10 +188,19 @@ func (s *Server) decodeProtobuf(data []byte, gvk schema.GroupVersionKind, into r
 	}
 	if out != into && got != nil {
 		// The body is of another kind, which the decoder made an object of.
-		if got.GroupVersion() != gvk.GroupVersion() {
-			return fmt.Errorf("the API version in the data (%s) does not match the expected API version (%s)", got.GroupVersion(), gvk.GroupVersion())
-		}
-		return fmt.Errorf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind)
+		return typeMismatch(got.GroupVersion().String(), got.Kind, gvk)
+	}
+	return nil
+}
+
+// typeMismatch is the error for a body whose apiVersion or kind (either
+// may be empty: not given) is not the expected one, or nil.
+func typeMismatch(apiVersion, kind string, want schema.GroupVersionKind) error {
+	if apiVersion != "" && apiVersion != want.GroupVersion().String() {
+		return fmt.Errorf("the API version in the data (%s) does not match the expected API version (%s)", apiVersion, want.GroupVersion().String())
+	}
+	if kind != "" && kind != want.Kind {
+		return fmt.Errorf("the kind in the data (%s) does not match the expected kind (%s)", kind, want.Kind)
 	}
 	return nil
 }
