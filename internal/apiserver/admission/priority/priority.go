@@ -85,11 +85,10 @@ type Plugin struct {
 	version ListVersion
 
 	// mu guards the remembered global default: def (nil: none) as of
-	// the classes' version defAt; defKnown says whether there is one.
-	mu       sync.Mutex
-	def      *schedulingv1.PriorityClass
-	defAt    string
-	defKnown bool
+	// the classes' version defAt ("" while nothing is remembered).
+	mu    sync.Mutex
+	def   *schedulingv1.PriorityClass
+	defAt string
 }
 
 // New returns the plugin reading classes through get and list.
@@ -220,7 +219,7 @@ func (p *Plugin) globalDefault(ctx context.Context) (*schedulingv1.PriorityClass
 		return nil, err
 	}
 	p.mu.Lock()
-	def, known := p.def, p.defKnown && p.defAt == at
+	def, known := p.def, at != "" && p.defAt == at
 	p.mu.Unlock()
 	if known {
 		return def, nil
@@ -231,7 +230,7 @@ func (p *Plugin) globalDefault(ctx context.Context) (*schedulingv1.PriorityClass
 	// The list is of version at only if the version did not move meanwhile.
 	if after, err := p.version(ctx); err == nil && after == at {
 		p.mu.Lock()
-		p.def, p.defAt, p.defKnown = def, at, true
+		p.def, p.defAt = def, at
 		p.mu.Unlock()
 	}
 	return def, nil
