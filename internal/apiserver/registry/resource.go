@@ -230,24 +230,6 @@ func (r *Resource) ApplyDefaults(obj runtime.Object) {
 // Table returns the resource's table definition, or nil for the default.
 func (r *Resource) Table() *TableDef { return r.hooks.table }
 
-// FieldSet returns all field-selector fields of obj.
-func (r *Resource) FieldSet(obj runtime.Object) (fields.Set, error) {
-	m, err := metaOf(obj)
-	if err != nil {
-		return nil, err
-	}
-	set := fields.Set{"metadata.name": m.GetName()}
-	if r.Namespaced {
-		set["metadata.namespace"] = m.GetNamespace()
-	}
-	if r.hooks.fieldSet != nil {
-		for k, v := range r.hooks.fieldSet(obj) {
-			set[k] = v
-		}
-	}
-	return set, nil
-}
-
 // SupportedFields returns the field selector keys this resource accepts.
 func (r *Resource) SupportedFields() map[string]bool {
 	out := map[string]bool{"metadata.name": true}
